@@ -1,0 +1,3 @@
+from contentpipe.cli import main
+
+main()

@@ -1,0 +1,246 @@
+"""The Python API: ``Project.load(path).build()``. The CLI and the watcher are thin layers on it.
+
+Stages run one way: load (config, packs, masters) -> plan -> render (renditions,
+templates) -> write (outputs, manifest). Problems are collected all along; a
+document with an error is left out and the rest still builds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contentpipe import urls
+from contentpipe.config.project import ProjectConfig, check_output_dir, load_config
+from contentpipe.errors import ContentpipeError, Problem, Problems, ProjectError, SourcePos
+from contentpipe.load.masters import load_masters
+from contentpipe.load.packs import Channel, load_channels
+from contentpipe.manifest import Manifest, OutputRecord
+from contentpipe.mediatypes import content_type
+from contentpipe.plan import Plan, plan_build
+from contentpipe.render.context import ContextBuilder
+from contentpipe.render.images import Made, RenditionStore, make_renditions
+from contentpipe.render.templates import Templates
+from contentpipe.write import Writer
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ChannelStats:
+    outputs: int = 0
+    written: int = 0
+    unchanged: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class BuildResult:
+    project: Path
+    out_dir: Path
+    problems: list[Problem]
+    channels: dict[str, ChannelStats] = field(default_factory=dict)
+    documents: int = 0
+    drafts_skipped: int = 0
+    renditions: int = 0
+    renditions_encoded: int = 0
+    written: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    seconds: float = 0.0
+    wrote_outputs: bool = True
+    manifest: Manifest | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> dict[str, Any]:
+        """The machine-readable summary printed by ``build --json``."""
+        return {
+            "ok": self.ok,
+            "project": str(self.project),
+            "out_dir": str(self.out_dir),
+            "documents": self.documents,
+            "drafts_skipped": self.drafts_skipped,
+            "channels": {name: vars(stats) for name, stats in sorted(self.channels.items())},
+            "renditions": {"total": self.renditions, "encoded": self.renditions_encoded,
+                           "cached": self.renditions - self.renditions_encoded},
+            "files": {"written": self.written, "unchanged": self.unchanged, "removed": self.removed},
+            "wrote_outputs": self.wrote_outputs,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "problems": [p.to_json(self.project) for p in self.problems],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Project:
+    """A contentpipe project folder: contentpipe.toml, assets/ and optionally channels/."""
+
+    def __init__(self, config: ProjectConfig, config_problems: list[Problem]) -> None:
+        self.config = config
+        self.root = config.root
+        self.config_problems = config_problems
+
+    @classmethod
+    def load(cls, path: Path | str = ".", out_dir: Path | str | None = None) -> Project:
+        """Read and validate the project's config; raises ProjectError listing every problem."""
+        root = Path(path).resolve()
+        problems = Problems()
+        try:
+            config = load_config(root, problems)
+        except ProjectError as err:
+            err.problems = list(problems)  # type: ignore[attr-defined]
+            raise
+        if out_dir is not None:
+            out = Path(out_dir).resolve()
+            if (message := check_output_dir(root, out)) is not None:
+                raise ProjectError(message, SourcePos(Path(out_dir)))
+            from dataclasses import replace
+            config = replace(config, out_dir=out)
+        return cls(config, list(problems))
+
+    def build(self, channels: list[str] | tuple[str, ...] | None = None, *, drafts: bool | None = None,
+              all_or_nothing: bool = False, progress: Progress | None = None) -> BuildResult:
+        """Build every enabled channel into the output folder; never raises for content problems."""
+        started = time.perf_counter()
+        cfg = self.config
+        problems = Problems()
+        problems.extend(self.config_problems)
+        names = tuple(channels) if channels else cfg.enabled_channels
+        loaded = load_channels(self.root, problems, names)
+        masters = load_masters(cfg, problems, drafts)
+        plan = plan_build(cfg.site, loaded, masters, problems)
+        result = BuildResult(self.root, cfg.out_dir, [], documents=len(masters.documents),
+                             drafts_skipped=masters.drafts_skipped)
+
+        store = RenditionStore(cfg.cache_dir / "renditions")
+        made, encoded = make_renditions(plan.renditions.values(), store, cfg.jobs, problems, progress)
+        result.renditions, result.renditions_encoded = len(plan.renditions), encoded
+
+        rendered = self._render(plan, loaded, masters, problems, progress)
+        if all_or_nothing and problems.errors:
+            result.wrote_outputs = False
+        else:
+            self._write(plan, loaded, rendered, made, problems, result)
+        result.problems = list(problems)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    # ----- stages -----------------------------------------------------------------
+
+    def _render(self, plan: Plan, channels: dict[str, Channel], masters: Any, problems: Problems,
+                progress: Progress | None) -> list[tuple[Any, bytes]]:
+        rendered = []
+        total = len(plan.outputs)
+        builders: dict[str, tuple[Templates, ContextBuilder]] = {}
+        for i, out in enumerate(plan.outputs, 1):
+            name = out.channel.name
+            if name not in builders:
+                templates = Templates(out.channel)
+                builders[name] = (templates, ContextBuilder(plan, out.channel, templates, masters, problems))
+            templates, ctx = builders[name]
+            try:
+                text = templates.render(out.rule.template, ctx.for_output(out))
+            except ContentpipeError as err:
+                problems.add(err.problem)
+                continue
+            rendered.append((out, text.encode("utf-8")))
+            if progress and (i % 25 == 0 or i == total):
+                progress("pages", i, total)
+        return rendered
+
+    def _write(self, plan: Plan, channels: dict[str, Channel], rendered: list[tuple[Any, bytes]],
+               made: dict[str, Made], problems: Problems, result: BuildResult) -> None:
+        cfg = self.config
+        manifest_path = cfg.out_dir / urls.MANIFEST_NAME
+        previous = Manifest.read(manifest_path)
+        writer = Writer(cfg.out_dir, {o.path: (o.sha256, o.size) for o in previous.outputs} if previous else {})
+        records: list[OutputRecord] = []
+
+        def rel_source(path: Path) -> str:
+            return path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else str(path)
+
+        import hashlib
+        for out, data in rendered:
+            rules = out.channel.rules
+            path = f"{out.channel.name}/{out.path}"
+            try:
+                changed = writer.write(path, data, str(out.doc.path if out.doc else out.channel.rule_files[0]))
+            except ContentpipeError as err:
+                problems.add(err.problem)
+                continue
+            stats = result.channels.setdefault(out.channel.name, ChannelStats())
+            stats.outputs += 1
+            stats.bytes += len(data)
+            stats.written += changed
+            stats.unchanged += not changed
+            records.append(OutputRecord(
+                path=path, key=out.key, channel=out.channel.name, kind=out.rule.kind,
+                sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                content_type=out.rule.content_type or content_type(out.path),
+                cache_policy=out.rule.cache, cache_control=rules.cache[out.rule.cache],
+                sources=tuple(sorted({rel_source(d.path) for d in out.sources})), locale=out.locale))
+        records += self._write_static(channels, writer, problems, result)
+        cache_control = next(iter(channels.values())).rules.cache["rendition"] if channels else ""
+        for name, r in sorted(plan.renditions.items()):
+            m = made.get(name)
+            if m is None:
+                continue  # its master failed to decode: already reported
+            key = urls.media_key(name)
+            writer.copy(key, m.path, m.sha256, m.size, str(r.master.path))
+            records.append(OutputRecord(
+                path=key, key=key, channel="", kind="rendition", sha256=m.sha256, size=m.size,
+                content_type=r.mime, cache_policy="rendition", cache_control=cache_control,
+                sources=(r.master.rel.as_posix(),),
+                extra={"width": r.width, "height": r.height, "spec": r.spec.key()}))
+        errors, warnings = problems.errors, problems.warnings
+        manifest = Manifest(cfg.site.base_url, tuple(records), len(errors), len(warnings),
+                            tuple(p.to_json(self.root) for p in problems))
+        keep = {r.path for r in records}
+        result.removed = len(writer.remove_stale(keep))
+        writer.claimed.pop(urls.MANIFEST_NAME, None)
+        writer.write(urls.MANIFEST_NAME, manifest.to_bytes(), str(cfg.file))
+        result.written, result.unchanged = writer.written, writer.unchanged
+        result.manifest = manifest
+
+    def _write_static(self, channels: dict[str, Channel], writer: Writer, problems: Problems,
+                      result: BuildResult) -> list[OutputRecord]:
+        import hashlib
+        records = []
+        for channel in channels.values():
+            seen: set[str] = set()
+            for static in channel.static_dirs:  # most specific first: an override wins
+                for file in sorted(p for p in static.rglob("*") if p.is_file()):
+                    rel = file.relative_to(static).as_posix()
+                    if rel in seen or any(part.startswith(".") for part in rel.split("/")):
+                        continue
+                    seen.add(rel)
+                    data = file.read_bytes()
+                    path = f"{channel.name}/{rel}"
+                    try:
+                        writer.write(path, data, str(file))
+                    except ContentpipeError as err:
+                        problems.add(err.problem)
+                        continue
+                    records.append(OutputRecord(
+                        path=path, key=channel.rules.publish_at + rel, channel=channel.name, kind="static",
+                        sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                        content_type=content_type(rel), cache_policy="asset",
+                        cache_control=channel.rules.cache["asset"], sources=()))
+        return records

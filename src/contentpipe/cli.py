@@ -1,0 +1,138 @@
+"""The command line: parse options, call the API, show the result, set the exit code.
+
+Exit codes: 0 built without errors; 1 the build found problems (valid documents
+were still written unless --all-or-nothing); 2 the project cannot be used (no or
+invalid contentpipe.toml, bad options).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from contentpipe import __version__
+from contentpipe.api import BuildResult, Project
+from contentpipe.errors import Problem, Problems, ProjectError
+from contentpipe.load.packs import discover, load_channels
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _rel(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def format_problem(p: Problem) -> str:
+    where = _rel(p.where.path) + (f":{p.where.line}" if p.where.line else "")
+    key = f" {p.where.key}:" if p.where.key else ""
+    hint = f" ({p.hint})" if p.hint else ""
+    return f"{where}:{key} {p.severity}: {p.message}{hint}"
+
+
+def show_problems(problems: list[Problem]) -> None:
+    for p in problems:
+        style = "red" if p.severity == "error" else "yellow"
+        err_console.print(format_problem(p), style=style, markup=False, highlight=False)
+
+
+def _load(project: str, out: str | None) -> Project:
+    try:
+        return Project.load(project, out_dir=out)
+    except ProjectError as err:
+        show_problems([*getattr(err, "problems", []), err.problem])
+        raise SystemExit(EXIT_UNUSABLE) from err
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="contentpipe")
+@click.option("-v", "--verbose", is_flag=True, help="Log what each stage does.")
+def cli(verbose: bool) -> None:
+    """contentpipe: write once in Markdown, publish a native variant on every channel."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
+                        handlers=[RichHandler(console=err_console, show_time=False, show_path=False)])
+
+
+@cli.command()
+@click.argument("project", default=".", type=click.Path(file_okay=False))
+@click.option("--channel", "channels", multiple=True, metavar="NAME",
+              help="Build only this channel (repeatable). Default: [channels] enabled, or every pack.")
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: [output] dir, 'dist').")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@click.option("--drafts/--no-drafts", default=None, help="Include documents marked draft: true.")
+@click.option("--strict", is_flag=True, help="Exit non-zero on warnings too.")
+@click.option("--all-or-nothing", is_flag=True, help="If any error is found, write nothing at all.")
+def build(project: str, channels: tuple[str, ...], out: str | None, as_json: bool, drafts: bool | None,
+          strict: bool, all_or_nothing: bool) -> None:
+    """Build every channel variant of PROJECT (default: the current folder) into its output folder."""
+    proj = _load(project, out)
+    show_bar = not as_json and err_console.is_terminal
+    if show_bar:
+        with Progress(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err_console, transient=True) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            result = proj.build(channels or None, drafts=drafts, all_or_nothing=all_or_nothing,
+                                progress=progress)
+    else:
+        result = proj.build(channels or None, drafts=drafts, all_or_nothing=all_or_nothing)
+    if as_json:
+        click.echo(json.dumps(result.summary(), indent=2, ensure_ascii=False))
+    else:
+        show_problems(result.problems)
+        _show_summary(result)
+    failed = result.errors or (strict and result.warnings)
+    raise SystemExit(EXIT_PROBLEMS if failed else EXIT_OK)
+
+
+def _show_summary(result: BuildResult) -> None:
+    per_channel = ", ".join(f"{name} {s.outputs}" for name, s in sorted(result.channels.items()))
+    cached = result.renditions - result.renditions_encoded
+    verdict = "[green]built[/]" if result.ok else "[red]built with errors[/]"
+    if not result.wrote_outputs:
+        verdict = "[red]nothing written (--all-or-nothing)[/]"
+    err_console.print(
+        f"{verdict}: {result.documents} documents -> {_rel(result.out_dir)}/ ({per_channel or 'no outputs'}); "
+        f"{result.renditions} renditions ({result.renditions_encoded} encoded, {cached} cached); "
+        f"{result.written} files written, {result.unchanged} unchanged, {result.removed} removed; "
+        f"{len(result.errors)} errors, {len(result.warnings)} warnings in {result.seconds:.2f}s")
+
+
+@cli.command("channels")
+@click.argument("project", default=".", type=click.Path(file_okay=False))
+def channels_cmd(project: str) -> None:
+    """List the channel packs PROJECT can use, where each comes from and what it extends."""
+    proj = _load(project, None)
+    problems = Problems()
+    found = discover(proj.root)
+    resolved = load_channels(proj.root, problems, tuple(sorted(found)))
+    for name, sources in sorted(found.items()):
+        chain = " <- ".join(f"{s.origin} ({_rel(s.dir)})" for s in reversed(sources))
+        state = "ok" if name in resolved else "invalid"
+        click.echo(f"{name:12} {state:8} {chain}")
+        if name in resolved:
+            for kind, rule in resolved[name].rules.outputs.items():
+                click.echo(f"{'':12}   {kind:10} per {rule.per:9} {rule.path}")
+    show_problems(list(problems))
+    sys.exit(EXIT_PROBLEMS if problems.errors else EXIT_OK)
+
+
+def main() -> None:
+    cli(prog_name="contentpipe")

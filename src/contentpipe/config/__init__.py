@@ -1,0 +1,1 @@
+"""Reading and validating contentpipe.toml (project) and channel.toml (rules)."""

@@ -1,0 +1,200 @@
+"""contentpipe.toml: the project's site, locales, output, channels and publish targets."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from contentpipe.config.schema import Field, Table, in_range, validate
+from contentpipe.config.tomlsource import TomlSource, read_toml
+from contentpipe.errors import Problems, ProjectError, SourcePos
+
+CONFIG_NAME = "contentpipe.toml"
+LOCALE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def _check_base_url(value: str) -> str | None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "must be an absolute http(s) URL such as 'https://example.com/'"
+    if parts.query or parts.fragment:
+        return "must not have a query or fragment"
+    return None
+
+
+def _check_locales(value: list[str]) -> str | None:
+    bad = [x for x in value if not LOCALE_RE.match(x)]
+    if bad:
+        return f"{bad[0]!r} is not a locale tag (like 'en', 'nl' or 'pt-BR')"
+    if not value:
+        return "must name at least one locale"
+    if len(set(value)) != len(value):
+        return "must not repeat a locale"
+    return None
+
+
+def _check_locale(value: str) -> str | None:
+    return None if LOCALE_RE.match(value) else "is not a locale tag (like 'en', 'nl' or 'pt-BR')"
+
+
+def _check_target_url(value: str) -> str | None:
+    scheme = urlsplit(value).scheme
+    if scheme == "s3" and urlsplit(value).netloc:
+        return None
+    if scheme == "file" and urlsplit(value).path:
+        return None
+    return "must be 's3://bucket/prefix' or 'file:///absolute/folder'"
+
+
+TARGET = Table({
+    "url": Field("str", check=_check_target_url, doc="s3://bucket/prefix or file:///folder"),
+    "endpoint_url": Field("str", None, doc="S3-compatible endpoint (R2, MinIO, Ceph, Wasabi)"),
+    "region": Field("str", None),
+    "profile": Field("str", None, doc="AWS shared-config profile"),
+    "acl": Field("str", "private", choices=("private", "public-read", "bucket-owner-full-control")),
+    "path_style": Field("bool", False, doc="path-style addressing, needed by some S3 servers"),
+    "cache": Table(each=Field("str"), doc="glob pattern -> Cache-Control"),
+})
+
+PROJECT_SCHEMA = Table({
+    "site": Table({
+        "name": Field("str"),
+        "base_url": Field("str", check=_check_base_url),
+        "default_locale": Field("str", "en", check=_check_locale),
+        "locales": Field("list[str]", None, check=_check_locales),
+        "default_locale_in_subdir": Field("bool", False),
+        "description": Field("str", ""),
+        "author": Field("str", ""),
+    }, required=True),
+    "output": Table({"dir": Field("str", "dist")}),
+    "channels": Table({"enabled": Field("list[str]", None)}),
+    "build": Table({
+        "drafts": Field("bool", False, doc="build documents marked draft: true"),
+        "cache_dir": Field("str", ".contentpipe-cache"),
+        "jobs": Field("int", 0, check=in_range(0, 256), doc="image worker processes; 0 = one per core"),
+        "ignore": Field("list[str]", ["README.md", "LICENSE*"], doc="globs of files in assets/ that are not masters"),
+    }),
+    "targets": Table(each=TARGET),
+})
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    base_url: str  # always ends with "/"
+    default_locale: str
+    locales: tuple[str, ...]
+    default_locale_in_subdir: bool = False
+    description: str = ""
+    author: str = ""
+
+    def locale_dir(self, locale: str) -> str:
+        """The folder a locale's pages live under: '' for the default locale, else 'nl/'."""
+        if locale == self.default_locale and not self.default_locale_in_subdir:
+            return ""
+        return f"{locale}/"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    url: str
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    acl: str = "private"
+    path_style: bool = False
+    cache: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    root: Path
+    file: Path
+    site: Site
+    out_dir: Path
+    cache_dir: Path
+    enabled_channels: tuple[str, ...] | None
+    drafts: bool
+    jobs: int
+    ignore: tuple[str, ...]
+    targets: MappingProxyType[str, Target]
+    source: TomlSource
+
+
+def load_config(root: Path, problems: Problems) -> ProjectConfig:
+    """Read and validate ``root/contentpipe.toml``; every bad value goes to ``problems``.
+
+    Raises ProjectError only when there is no usable config at all.
+    """
+    path = root / CONFIG_NAME
+    if not path.is_file():
+        raise ProjectError(f"no {CONFIG_NAME} here: not a contentpipe project", SourcePos(path),
+                           hint="a project is a folder with contentpipe.toml and assets/")
+    src = read_toml(path)
+    before = len(problems.errors)
+    data = validate(src, PROJECT_SCHEMA, problems)
+    site_data: dict[str, Any] = data["site"]
+    default = site_data["default_locale"] or "en"
+    locales = site_data["locales"] or [default]
+    if default not in locales:
+        problems.error(f"default_locale {default!r} is not one of site.locales {locales}",
+                       src.pos("site.default_locale"))
+        locales = [default, *locales]
+    base_url = site_data["base_url"] or "https://example.invalid/"
+    site = Site(
+        name=site_data["name"] or root.name,
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        default_locale=default,
+        locales=tuple(locales),
+        default_locale_in_subdir=site_data["default_locale_in_subdir"],
+        description=site_data["description"],
+        author=site_data["author"],
+    )
+    out_dir = _output_dir(root, data["output"]["dir"], src, problems)
+    targets = {
+        name: Target(name=name, **{k: (MappingProxyType(v) if k == "cache" else v) for k, v in t.items()})
+        for name, t in data["targets"].items()
+        if t.get("url")
+    }
+    if len(problems.errors) > before:
+        raise ProjectError(f"{CONFIG_NAME} has {len(problems.errors) - before} problem(s)", SourcePos(path))
+    return ProjectConfig(
+        root=root,
+        file=path,
+        site=site,
+        out_dir=out_dir,
+        cache_dir=(root / data["build"]["cache_dir"]).resolve(),
+        enabled_channels=tuple(data["channels"]["enabled"]) if data["channels"]["enabled"] else None,
+        drafts=data["build"]["drafts"],
+        jobs=data["build"]["jobs"] or (os.cpu_count() or 1),
+        ignore=tuple(data["build"]["ignore"]),
+        targets=MappingProxyType(targets),
+        source=src,
+    )
+
+
+def _output_dir(root: Path, value: str, src: TomlSource, problems: Problems) -> Path:
+    out = (root / value).resolve()
+    problem = check_output_dir(root, out)
+    if problem:
+        problems.error(problem, src.pos("output.dir"))
+        return (root / "dist").resolve()
+    return out
+
+
+def check_output_dir(root: Path, out: Path) -> str | None:
+    """Refuse output folders whose stale-file cleanup could reach the project's own files."""
+    root = root.resolve()
+    if out == root or root.is_relative_to(out):
+        return f"output folder {out} would contain the project itself"
+    for protected in ("assets", "channels", CONFIG_NAME):
+        p = root / protected
+        if out.is_relative_to(p):
+            return f"output folder {out} would overwrite the project's {protected}"
+    return None

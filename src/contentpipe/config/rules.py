@@ -1,0 +1,208 @@
+"""channel.toml: a channel's rules (outputs, images, Markdown, cache, strings).
+
+A pack that ``extends`` another is validated on its own (so problems name its
+file), then deep-merged over its parent: tables merge key by key, any other
+value replaces the parent's.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from contentpipe.config.schema import Field, Table, in_range
+from contentpipe.errors import Problems, SourcePos
+
+PER = ("document", "locale", "tag", "site")
+FORMATS = ("avif", "webp", "jpeg", "png")
+PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "document": frozenset({"locale", "locale_dir", "dir", "slug"}),
+    "locale": frozenset({"locale", "locale_dir", "page_dir"}),
+    "tag": frozenset({"locale", "locale_dir", "tag", "page_dir"}),
+    "site": frozenset(),
+}
+
+OUTPUT = Table({
+    "per": Field("str", choices=PER, doc="one output per document, locale, tag (per locale) or site"),
+    "template": Field("str"),
+    "path": Field("str", doc="path inside the channel folder, with {placeholders}"),
+    "content_type": Field("str", None),
+    "cache": Field("str", None, doc="a policy name from [cache]"),
+    "paginate": Field("int", 0, check=in_range(0, 10_000), doc="items per page; 0 = one page"),
+    "limit": Field("int", 0, check=in_range(0, 100_000), doc="at most this many items; 0 = all"),
+})
+
+IMAGE_SLOT = Table({
+    "widths": Field("list[int]", None, check=in_range(16, 8192)),
+    "size": Field("size", None, check=in_range(16, 8192)),
+    "fit": Field("str", None, choices=("scale", "fill")),
+    "formats": Field("list[str]", ["jpeg"], choices=FORMATS),
+    "quality": Table(each=Field("int", check=in_range(1, 100))),
+    "sizes": Field("str", "100vw", doc="the HTML sizes attribute for srcset"),
+    "upscale": Field("bool", False),
+})
+
+RULES_SCHEMA = Table({
+    "channel": Table({
+        "description": Field("str", ""),
+        "extends": Field("str", None),
+        "publish_at": Field("str", None, doc="published path prefix; '' = site root"),
+    }),
+    "outputs": Table(each=OUTPUT),
+    "images": Table(each=IMAGE_SLOT),
+    "markdown": Table({
+        "html": Field("str", "sanitize", choices=("sanitize", "allow", "escape"),
+                      doc="raw HTML in Markdown: cleaned with nh3, kept, or shown as text"),
+        "typographer": Field("bool", False),
+        "heading_anchors": Field("bool", True),
+        "tables": Field("bool", True),
+        "strikethrough": Field("bool", True),
+        "footnotes": Field("bool", True),
+    }),
+    "cache": Table(each=Field("str")),
+    "strings": Table(each=Table(each=Field("str"))),
+    "params": Table(each=Field("any")),
+})
+
+DEFAULT_QUALITY = MappingProxyType({"jpeg": 82, "webp": 78, "avif": 55, "png": 100})
+DEFAULT_CACHE = MappingProxyType({
+    "page": "public, max-age=300",
+    "feed": "public, max-age=300",
+    "asset": "public, max-age=86400",
+    "rendition": "public, max-age=31536000, immutable",
+})
+
+
+@dataclass(frozen=True)
+class OutputRule:
+    kind: str
+    per: str
+    template: str
+    path: str
+    content_type: str | None
+    cache: str
+    paginate: int = 0
+    limit: int = 0
+
+
+@dataclass(frozen=True)
+class ImageSlot:
+    name: str
+    widths: tuple[int, ...]
+    size: tuple[int, int] | None
+    fit: str
+    formats: tuple[str, ...]
+    quality: Mapping[str, int]
+    sizes: str
+    upscale: bool
+
+
+@dataclass(frozen=True)
+class MarkdownRules:
+    html: str = "sanitize"
+    typographer: bool = False
+    heading_anchors: bool = True
+    tables: bool = True
+    strikethrough: bool = True
+    footnotes: bool = True
+
+
+@dataclass(frozen=True)
+class ChannelRules:
+    name: str
+    description: str
+    publish_at: str
+    outputs: Mapping[str, OutputRule]
+    images: Mapping[str, ImageSlot]
+    markdown: MarkdownRules
+    cache: Mapping[str, str]
+    strings: Mapping[str, Mapping[str, str]]
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def string(self, locale: str, key: str) -> str:
+        """A UI string for a locale, falling back to its language, then English, then the key."""
+        for loc in (locale, locale.split("-")[0], "en"):
+            if key in self.strings.get(loc, {}):
+                return self.strings[loc][key]
+        return key
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def build_rules(name: str, merged: Mapping[str, Any], origin: Mapping[str, SourcePos],
+                problems: Problems) -> ChannelRules:
+    """Turn merged, validated raw tables into ChannelRules; check what needs the merge."""
+    channel = merged.get("channel", {})
+    outputs: dict[str, OutputRule] = {}
+    for kind, raw in merged.get("outputs", {}).items():
+        where = origin.get(f"outputs.{kind}", SourcePos(Path(f"channels/{name}/channel.toml")))
+        missing = [k for k in ("per", "template", "path") if not raw.get(k)]
+        if missing:
+            problems.error(f"output '{kind}' needs {', '.join(missing)}", where)
+            continue
+        if bad := _bad_placeholders(raw["path"], raw["per"]):
+            allowed = ", ".join(sorted(PLACEHOLDERS[raw["per"]])) or "none"
+            problems.error(f"path {raw['path']!r} uses {bad} (allowed for per = '{raw['per']}': {allowed})",
+                           where)
+            continue
+        if raw["path"].startswith("/") or ".." in raw["path"].split("/"):
+            problems.error(f"path {raw['path']!r} must stay inside the channel folder", where)
+            continue
+        cache = raw.get("cache") or ("feed" if raw["path"].endswith((".xml", ".json")) else "page")
+        outputs[kind] = OutputRule(kind, raw["per"], raw["template"], raw["path"],
+                                   raw.get("content_type"), cache,
+                                   raw.get("paginate", 0), raw.get("limit", 0))
+    images: dict[str, ImageSlot] = {}
+    for slot, raw in merged.get("images", {}).items():
+        where = origin.get(f"images.{slot}", SourcePos(Path(f"channels/{name}/channel.toml")))
+        widths, size = tuple(raw.get("widths") or ()), raw.get("size")
+        if not widths and not size:
+            problems.error(f"image slot '{slot}' needs widths or size", where)
+            continue
+        images[slot] = ImageSlot(
+            name=slot, widths=tuple(sorted(set(widths))), size=tuple(size) if size else None,
+            fit=raw.get("fit") or ("fill" if size else "scale"),
+            formats=tuple(raw.get("formats") or ("jpeg",)),
+            quality=MappingProxyType({**DEFAULT_QUALITY, **raw.get("quality", {})}),
+            sizes=raw.get("sizes", "100vw"), upscale=raw.get("upscale", False))
+    cache = {**DEFAULT_CACHE, **merged.get("cache", {})}
+    for kind, rule in outputs.items():
+        if rule.cache not in cache:
+            problems.error(f"cache policy {rule.cache!r} is not defined (defined: {', '.join(cache)})",
+                           origin.get(f"outputs.{kind}", SourcePos(Path(name))))
+    publish_at = channel.get("publish_at")
+    if publish_at is None:
+        publish_at = f"{name}/"
+    publish_at = publish_at.strip("/") + "/" if publish_at.strip("/") else ""
+    return ChannelRules(
+        name=name,
+        description=channel.get("description", ""),
+        publish_at=publish_at,
+        outputs=MappingProxyType(outputs),
+        images=MappingProxyType(images),
+        markdown=MarkdownRules(**merged.get("markdown", {})),
+        cache=MappingProxyType(cache),
+        strings=MappingProxyType({k: MappingProxyType(v) for k, v in merged.get("strings", {}).items()}),
+        params=MappingProxyType(dict(merged.get("params", {}))),
+    )
+
+
+def _bad_placeholders(pattern: str, per: str) -> str | None:
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
+    except ValueError as err:
+        return f"a malformed placeholder ({err})"
+    bad = sorted(names - PLACEHOLDERS[per])
+    return "{" + bad[0] + "}" if bad else None

@@ -1,0 +1,1 @@
+"""Loading: masters (documents, images) and channel packs, validated and hashed."""

@@ -1,0 +1,149 @@
+"""Load every master in assets/: documents and images, with their references checked.
+
+A document with an error is left out (and reported); the others still build.
+Body links to other documents (``other.md``) and images (``../images/x.jpg``)
+are resolved relative to the document and must exist inside the project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from markdown_it.token import Token
+
+from contentpipe.config.project import ProjectConfig
+from contentpipe.config.rules import MarkdownRules
+from contentpipe.errors import ContentpipeError, Problems, SourcePos
+from contentpipe.load.documents import MARKDOWN_SUFFIXES, Document, parse_document
+from contentpipe.load.images import IMAGE_SUFFIXES, HashCache, ImageMaster, load_image
+from contentpipe.load.walk import walk_files
+from contentpipe.render import markdown
+
+ASSETS_DIR = "assets"
+SIDECAR_SUFFIXES = (".yml", ".yaml")
+
+
+@dataclass(frozen=True)
+class Masters:
+    documents: tuple[Document, ...]
+    images: dict[Path, ImageMaster]
+    tokens: Callable[[Document, MarkdownRules], list[Token]]
+    drafts_skipped: int = 0
+
+    def by_path(self) -> dict[Path, Document]:
+        return {d.path: d for d in self.documents}
+
+
+class TokenCache:
+    """Parsed bodies per (document, Markdown rules): channels with the same rules share them."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[tuple[Path, MarkdownRules], list[Token]] = {}
+
+    def __call__(self, doc: Document, rules: MarkdownRules) -> list[Token]:
+        key = (doc.path, rules)
+        if key not in self._tokens:
+            self._tokens[key] = markdown.parse(rules, doc.body)
+        return self._tokens[key]
+
+
+def load_masters(config: ProjectConfig, problems: Problems, drafts: bool | None = None) -> Masters:
+    root = config.root
+    assets = root / ASSETS_DIR
+    if not assets.is_dir():
+        problems.error("no assets/ folder: masters (Markdown and images) live there", SourcePos(assets))
+    cache = HashCache(config.cache_dir / "masters.json")
+    doc_paths: list[Path] = []
+    images: dict[Path, ImageMaster] = {}
+    image_files: set[Path] = set()
+    sidecars: list[Path] = []
+    for path in walk_files(assets, root, problems):
+        rel = PurePosixPath(path.relative_to(assets).as_posix())
+        if any(rel.match(pattern) for pattern in config.ignore):
+            continue
+        suffix = path.suffix.lower()
+        if suffix in MARKDOWN_SUFFIXES:
+            doc_paths.append(path)
+        elif suffix in IMAGE_SUFFIXES:
+            image_files.add(path)
+            if (image := load_image(path.resolve(), root.resolve(), cache, problems)) is not None:
+                images[path.resolve()] = image
+        elif suffix in SIDECAR_SUFFIXES:
+            sidecars.append(path)
+    for sidecar in sidecars:
+        if sidecar.with_suffix("") not in image_files:
+            problems.warning(f"sidecar without an image (no {sidecar.with_suffix('').name})",
+                             SourcePos(sidecar))
+    cache.save()
+
+    include_drafts = config.drafts if drafts is None else drafts
+    documents: list[Document] = []
+    skipped = 0
+    for path in doc_paths:
+        try:
+            doc = parse_document(path, assets, config.site, problems)
+        except ContentpipeError as err:
+            problems.add(err.problem)
+            continue
+        except OSError as err:
+            problems.error(f"cannot read: {err.strerror}", SourcePos(path))
+            continue
+        if doc.draft and not include_drafts:
+            skipped += 1
+            continue
+        documents.append(doc)
+
+    tokens = TokenCache()
+    known_docs = {d.path.resolve() for d in documents} | {p.resolve() for p in doc_paths}
+    checked = [d for d in documents
+               if _check_references(d, tokens(d, MarkdownRules()), root, images, known_docs, problems)]
+    return Masters(tuple(checked), images, tokens, skipped)
+
+
+def _check_references(doc: Document, tokens: list[Token], root: Path, images: dict[Path, ImageMaster],
+                      known_docs: set[Path], problems: Problems) -> bool:
+    ok = True
+    if doc.hero is not None:
+        ok &= _check_image(doc.hero.path, doc, doc.pos("hero"), root, images, problems)
+    for ref in markdown.references(tokens):
+        line = doc.body_line + ref.line - 1
+        where = SourcePos(doc.path, line)
+        target = local_target(ref.target)
+        if target is None:
+            continue
+        resolved = (doc.path.parent / target).resolve()
+        if ref.kind == "image":
+            ok &= _check_image(resolved, doc, where, root, images, problems)
+        elif resolved.suffix.lower() in MARKDOWN_SUFFIXES:
+            if not resolved.is_relative_to(root.resolve()):
+                problems.error(f"link to {ref.target!r} leads outside the project", where)
+                ok = False
+            elif resolved not in known_docs:
+                problems.error(f"link to {ref.target!r}: no such document", where)
+                ok = False
+    return ok
+
+
+def local_target(href: str) -> str | None:
+    """The file path of a relative link or image, or None for URLs, anchors and mailto:."""
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc or not parts.path or href.startswith("/"):
+        return None
+    return unquote(parts.path)
+
+
+def _check_image(path: Path, doc: Document, where: SourcePos, root: Path,
+                 images: dict[Path, ImageMaster], problems: Problems) -> bool:
+    if not path.is_relative_to(root.resolve()):
+        problems.error(f"image {path} is outside the project; refused", where)
+        return False
+    if path in images:
+        return True
+    if path.exists():
+        problems.error(f"image {path.relative_to(root.resolve())} cannot be used (see its own error)", where)
+    else:
+        problems.error(f"image not found: {path.relative_to(root.resolve())}", where)
+    return False

@@ -1,0 +1,157 @@
+"""Channel packs: find them (built-in, installed plugins, the project), resolve ``extends``.
+
+Precedence, lowest first: the packs shipped with contentpipe, packs installed
+as Python packages (entry point group ``contentpipe.packs``), then the
+project's own ``channels/``. A pack replaces a lower one of the same name; with
+``extends`` it inherits that pack's rules and templates and overrides only what
+it names. A project pack folder without channel.toml extends the pack of the
+same name below it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+from contentpipe.config.rules import RULES_SCHEMA, ChannelRules, build_rules, deep_merge
+from contentpipe.config.schema import validate
+from contentpipe.config.tomlsource import read_toml
+from contentpipe.errors import ContentpipeError, Problems, SourcePos
+
+log = logging.getLogger(__name__)
+
+RULES_FILE = "channel.toml"
+MAX_DEPTH = 8
+
+
+def builtin_packs_dir() -> Path:
+    """The built-in packs: inside the wheel, or the repository's channels/ in a checkout."""
+    shipped = Path(str(resources.files("contentpipe") / "_channels"))
+    if shipped.is_dir():
+        return shipped
+    return Path(__file__).resolve().parents[3] / "channels"
+
+
+@dataclass(frozen=True)
+class PackSource:
+    name: str
+    dir: Path
+    origin: str  # "built-in", "plugin <dist>", "project"
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A resolved channel: its merged rules and its folders, most specific first."""
+
+    name: str
+    rules: ChannelRules
+    dirs: tuple[Path, ...]
+    rule_files: tuple[Path, ...]
+    parent_dirs: tuple[Path, ...] = ()  # the extended pack's folders, for "parent:" templates
+
+    @property
+    def template_dirs(self) -> list[Path]:
+        return [d / "templates" for d in self.dirs if (d / "templates").is_dir()]
+
+    @property
+    def static_dirs(self) -> list[Path]:
+        return [d / "static" for d in self.dirs if (d / "static").is_dir()]
+
+
+def discover(project_root: Path) -> dict[str, list[PackSource]]:
+    """Every pack folder by name, lowest precedence first."""
+    found: dict[str, list[PackSource]] = {}
+
+    def add_dir(parent: Path, origin: str) -> None:
+        if not parent.is_dir():
+            return
+        for d in sorted(parent.iterdir()):
+            if d.is_dir() and not d.name.startswith((".", "_")):
+                found.setdefault(d.name, []).append(PackSource(d.name, d, origin))
+
+    add_dir(builtin_packs_dir(), "built-in")
+    for ep in sorted(metadata.entry_points(group="contentpipe.packs"), key=lambda e: e.name):
+        try:
+            target = ep.load()
+            path = Path(target if isinstance(target, str | Path) else target.__path__[0])
+        except Exception as err:  # a broken plugin must not stop the build
+            log.warning("pack plugin %s cannot be loaded: %s", ep.name, err)
+            continue
+        dist = ep.dist.name if ep.dist else ep.value
+        found.setdefault(ep.name, []).append(PackSource(ep.name, path, f"plugin {dist}"))
+    add_dir(project_root / "channels", "project")
+    return found
+
+
+def load_channels(project_root: Path, problems: Problems,
+                  names: tuple[str, ...] | None = None) -> dict[str, Channel]:
+    """Resolve the named channels (default: every pack found); report every problem."""
+    packs = discover(project_root)
+    wanted = names if names is not None else tuple(sorted(packs))
+    channels: dict[str, Channel] = {}
+    for name in wanted:
+        if name not in packs:
+            problems.error(f"no channel pack named {name!r} (available: {', '.join(sorted(packs))})",
+                           SourcePos(project_root / "contentpipe.toml", key="channels.enabled"))
+            continue
+        sources = packs[name]
+        try:
+            raw, dirs, files, origin, parent = _resolve(packs, sources[-1], len(sources) - 1, problems, 0)
+        except ContentpipeError as err:
+            problems.add(err.problem)
+            continue
+        count = len(problems.errors)
+        rules = build_rules(name, raw, origin, problems)
+        channel = Channel(name, rules, dirs, files, parent)
+        _check_templates(channel, origin, problems)
+        if len(problems.errors) == count:
+            channels[name] = channel
+    return channels
+
+
+_Resolved = tuple[dict[str, Any], tuple[Path, ...], tuple[Path, ...], dict[str, SourcePos], tuple[Path, ...]]
+
+
+def _resolve(packs: dict[str, list[PackSource]], src: PackSource, index: int,
+             problems: Problems, depth: int) -> _Resolved:
+    rules_path = src.dir / RULES_FILE
+    if depth > MAX_DEPTH:
+        raise ContentpipeError(f"'extends' goes deeper than {MAX_DEPTH} packs (a cycle?)",
+                               SourcePos(rules_path, key="channel.extends"))
+    if rules_path.is_file():
+        toml = read_toml(rules_path)  # a syntax error skips this pack, with its line
+        own = validate(toml, RULES_SCHEMA, problems, fill=False)
+        extends = own.get("channel", {}).get("extends")
+        origin = {key: toml.pos(key) for table in ("outputs", "images")
+                  for key in (f"{table}.{k}" for k in own.get(table, {}))}
+    elif index > 0:
+        own, extends, origin = {}, src.name, {}
+    else:
+        raise ContentpipeError(f"pack has no {RULES_FILE}", SourcePos(rules_path))
+    if not extends:
+        return own, (src.dir,), (rules_path,), origin, ()
+    if extends == src.name:
+        if index == 0:
+            raise ContentpipeError(f"extends {extends!r}, but there is no lower pack of that name to extend",
+                                   SourcePos(rules_path, key="channel.extends"))
+        parent_src, parent_index = packs[extends][index - 1], index - 1
+    elif extends in packs:
+        parent_src, parent_index = packs[extends][-1], len(packs[extends]) - 1
+    else:
+        raise ContentpipeError(f"extends unknown pack {extends!r} (available: {', '.join(sorted(packs))})",
+                               SourcePos(rules_path, key="channel.extends"))
+    base, dirs, files, base_origin, _ = _resolve(packs, parent_src, parent_index, problems, depth + 1)
+    own_channel = {k: v for k, v in own.get("channel", {}).items() if k != "extends"}
+    merged = deep_merge(base, {**own, "channel": {**base.get("channel", {}), **own_channel}})
+    return merged, (src.dir, *dirs), (rules_path, *files), {**base_origin, **origin}, dirs
+
+
+def _check_templates(channel: Channel, origin: dict[str, SourcePos], problems: Problems) -> None:
+    for kind, rule in channel.rules.outputs.items():
+        if not any((d / rule.template).is_file() for d in channel.template_dirs):
+            looked = ", ".join(str(d) for d in channel.template_dirs) or "no templates/ folder"
+            problems.error(f"template {rule.template!r} not found (looked in {looked})",
+                           origin.get(f"outputs.{kind}", SourcePos(channel.rule_files[0])))

@@ -1,0 +1,74 @@
+"""The manifest: every output of a build, with hash, size, type, cache policy and sources.
+
+Deterministic (sorted, no timestamps) so that two builds of the same input give
+the same bytes; ``publish`` reads it to know what to send and with which headers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class OutputRecord:
+    path: str  # relative to the output folder, e.g. "web/articles/spring/index.html"
+    key: str  # published key, e.g. "articles/spring/index.html"
+    channel: str  # "" for shared renditions
+    kind: str  # the output kind ("page", "feed"...), "rendition" or "static"
+    sha256: str
+    size: int
+    content_type: str
+    cache_policy: str
+    cache_control: str
+    sources: tuple[str, ...] = ()  # masters it came from, relative to the project
+    locale: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["sources"] = list(self.sources)
+        if not self.extra:
+            del data["extra"]
+        return data
+
+
+@dataclass(frozen=True)
+class Manifest:
+    base_url: str
+    outputs: tuple[OutputRecord, ...]
+    errors: int = 0
+    warnings: int = 0
+    problems: tuple[dict[str, Any], ...] = ()
+
+    def to_bytes(self) -> bytes:
+        data = {
+            "version": MANIFEST_VERSION,
+            "base_url": self.base_url,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "problems": list(self.problems),
+            "outputs": [o.to_json() for o in sorted(self.outputs, key=lambda o: o.path)],
+        }
+        return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()
+
+    def by_path(self) -> dict[str, OutputRecord]:
+        return {o.path: o for o in self.outputs}
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest | None:
+        """The manifest at ``path``, or None when there is none or it is unreadable."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") != MANIFEST_VERSION:
+                return None
+            outputs = tuple(OutputRecord(**{**o, "sources": tuple(o.get("sources", ()))})
+                            for o in data["outputs"])
+            return cls(data["base_url"], outputs, data.get("errors", 0), data.get("warnings", 0),
+                       tuple(data.get("problems", ())))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None

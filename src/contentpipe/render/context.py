@@ -1,0 +1,301 @@
+"""Template contexts: plain data for one planned output, with URLs as the output sees them.
+
+Inside a channel every URL is relative to the output being rendered (see
+urls.py); feeds, sitemaps, canonical links and social meta get absolute URLs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+from contentpipe import urls
+from contentpipe.errors import Problems, SourcePos
+from contentpipe.load.documents import Document
+from contentpipe.load.masters import Masters, local_target
+from contentpipe.load.packs import Channel
+from contentpipe.plan import ImageSet, Plan, PlannedOutput, tag_slug
+from contentpipe.render import markdown
+from contentpipe.render.templates import Templates
+
+FALLBACK_FORMATS = ("jpeg", "png")
+DISPLAY_WIDTH = 1200  # the fallback <img src> is the largest rendition up to this width
+
+
+class ContextBuilder:
+    """Builds the template context of each output of one channel."""
+
+    def __init__(self, plan: Plan, channel: Channel, templates: Templates, masters: Masters,
+                 problems: Problems) -> None:
+        self.plan, self.channel, self.templates = plan, channel, templates
+        self.masters, self.problems = masters, problems
+        self.rules = channel.rules
+        self.site = plan.site
+        self._bodies: dict[tuple[str, str | None], Markup] = {}
+        self._doc_by_path = masters.by_path()
+
+    # ----- URLs -----------------------------------------------------------------
+
+    def url(self, from_key: str | None, key: str) -> str:
+        """Relative from an output, or absolute when ``from_key`` is None (feeds, meta)."""
+        return urls.absolute(self.site.base_url, key) if from_key is None else urls.relative(from_key, key)
+
+    def doc_key(self, doc: Document) -> str | None:
+        return self.plan.doc_keys.get((self.channel.name, doc.path))
+
+    # ----- values ---------------------------------------------------------------
+
+    def strings(self, locale: str) -> dict[str, str]:
+        merged: dict[str, str] = {}
+        for loc in ("en", locale.split("-")[0], locale):
+            merged.update(self.rules.strings.get(loc, {}))
+        return merged
+
+    def date_text(self, when: datetime | None, locale: str) -> str:
+        if when is None:
+            return ""
+        t = self.strings(locale)
+        months = t.get("months", "January,February,March,April,May,June,July,August,September,"
+                                 "October,November,December").split(",")
+        return t.get("date_format", "{day} {month} {year}").format(
+            day=when.day, month=months[when.month - 1].strip(), year=when.year)
+
+    def image(self, image_set: ImageSet | None, from_key: str | None) -> dict[str, Any] | None:
+        """What a template needs to draw one image: sources per format, fallback img, sizes."""
+        if image_set is None or not image_set.renditions:
+            return None
+        by_format: dict[str, list[Any]] = {}
+        for r in image_set.renditions:
+            by_format.setdefault(r.spec.format, []).append(r)
+        fallback_fmt = next((f for f in FALLBACK_FORMATS if f in by_format), next(iter(by_format)))
+        fallback = by_format[fallback_fmt]
+        src = max((r for r in fallback if r.width <= DISPLAY_WIDTH), key=lambda r: r.width,
+                  default=min(fallback, key=lambda r: r.width))
+
+        def srcset(rs: list[Any]) -> str:
+            return ", ".join(f"{self.url(from_key, urls.media_key(r.name))} {r.width}w" for r in rs)
+
+        return {
+            "alt": image_set.alt,
+            "src": self.url(from_key, urls.media_key(src.name)),
+            "absolute_src": self.url(None, urls.media_key(src.name)),
+            "width": src.width,
+            "height": src.height,
+            "type": src.mime,
+            "srcset": srcset(fallback),
+            "sizes": image_set.sizes,
+            "sources": [{"type": rs[0].mime, "srcset": srcset(rs)}
+                        for fmt, rs in by_format.items() if fmt != fallback_fmt],
+            "credit": image_set.master.credit,
+            "rights": image_set.master.rights,
+        }
+
+    # ----- bodies ---------------------------------------------------------------
+
+    def body_html(self, doc: Document, from_key: str | None) -> Markup:
+        cache_key = (str(doc.path), from_key)
+        if cache_key in self._bodies:
+            return self._bodies[cache_key]
+        macros = self.templates.get("_macros.html").module if self._has_macros() else None
+
+        def link(href: str, line: int) -> str:
+            target = local_target(href)
+            if target is None:
+                return href
+            resolved = (doc.path.parent / target).resolve()
+            other = self._doc_by_path.get(resolved)
+            key = self.doc_key(other) if other else None
+            if key is None:
+                self.problems.warning(f"link to {href!r}: that document is not built (a draft?)",
+                                      SourcePos(doc.path, line))
+                return href
+            fragment = urlsplit(href).fragment
+            return self.url(from_key, key) + (f"#{fragment}" if fragment else "")
+
+        def image(src: str, alt: str, title: str, line: int, alone: bool) -> str:
+            image_set = self.plan.image(self.channel.name, doc, f"inline:body:{src}")
+            view = self.image(image_set, from_key)
+            if view is None:
+                self.problems.warning(f"image {src!r} has no renditions here; shown as it is",
+                                      SourcePos(doc.path, line))
+                return str(Markup('<img src="{}" alt="{}" loading="lazy">').format(src, alt))
+            if alt:
+                view["alt"] = alt
+            if macros is not None:
+                return str(macros.body_image(view, caption=title, figure=alone))
+            return str(Markup('<img src="{}" alt="{}" width="{}" height="{}" loading="lazy">').format(
+                view["src"], view["alt"], view["width"], view["height"]))
+
+        env = markdown.BodyEnv(link=link, image=image, line_offset=doc.body_line)
+        html = Markup(markdown.render(self.rules.markdown, self.masters.tokens(doc, self.rules.markdown), env))
+        self._bodies[cache_key] = html
+        return html
+
+    def _has_macros(self) -> bool:
+        return any((d / "_macros.html").is_file() for d in self.templates.dirs)
+
+    # ----- documents ------------------------------------------------------------
+
+    def summary(self, doc: Document) -> str:
+        if doc.summary:
+            return doc.summary
+        return markdown.first_paragraph_text(self.masters.tokens(doc, self.rules.markdown))
+
+    def tag_views(self, tags: tuple[str, ...], locale: str, from_key: str | None) -> list[dict[str, str]]:
+        out = []
+        for tag in tags:
+            key = self.plan.tag_keys.get((self.channel.name, locale, tag))
+            out.append({"name": tag, "slug": tag_slug(tag), "url": self.url(from_key, key) if key else ""})
+        return out
+
+    def doc_view(self, doc: Document, from_key: str | None, full: bool = False) -> dict[str, Any]:
+        key = self.doc_key(doc)
+        view: dict[str, Any] = {
+            "id": doc.doc_id,
+            "title": doc.title,
+            "slug": doc.slug,
+            "locale": doc.locale,
+            "url": self.url(from_key, key) if key else "",
+            "absolute_url": self.url(None, key) if key else "",
+            "date": doc.date.isoformat().replace("+00:00", "Z") if doc.date else "",
+            "date_text": self.date_text(doc.date, doc.locale),
+            "updated": (doc.updated or doc.date).isoformat().replace("+00:00", "Z") if (doc.updated or doc.date)
+            else "",
+            "summary": self.summary(doc),
+            "tags": self.tag_views(doc.tags, doc.locale, from_key),
+            "campaign": doc.campaign or "",
+            "hero": self.image(self.plan.image(self.channel.name, doc, "hero:hero"), from_key),
+            "card": self.image(self.plan.image(self.channel.name, doc, "card:hero"), from_key),
+            "params": dict(doc.meta),
+        }
+        if full:
+            view["body"] = self.body_html(doc, from_key)
+            view["share"] = self.image(self.plan.image(self.channel.name, doc, "share:hero"), None)
+            view["translations"] = self.translations(doc, from_key)
+            view["jsonld"] = self.jsonld(doc, view)
+        return view
+
+    def translations(self, doc: Document, from_key: str | None) -> list[dict[str, str]]:
+        out = []
+        for locale in self.site.locales:
+            other = self.plan.translations.get(doc.doc_id, {}).get(locale)
+            key = self.doc_key(other) if other else None
+            if other is not None and key is not None:
+                out.append({"locale": locale, "title": other.title, "url": self.url(from_key, key),
+                            "absolute_url": self.url(None, key), "current": other is doc})
+        return out
+
+    def jsonld(self, doc: Document, view: dict[str, Any]) -> Markup:
+        data: dict[str, Any] = {
+            "@context": "https://schema.org",
+            "@type": "Article",
+            "headline": doc.title[:110],
+            "description": view["summary"],
+            "inLanguage": doc.locale,
+            "mainEntityOfPage": view["absolute_url"],
+            "url": view["absolute_url"],
+            "publisher": {"@type": "Organization", "name": self.site.name},
+        }
+        if view["date"]:
+            data["datePublished"] = view["date"]
+            data["dateModified"] = view["updated"]
+        if self.site.author:
+            data["author"] = {"@type": "Person", "name": self.site.author}
+        else:
+            data["author"] = {"@type": "Organization", "name": self.site.name}
+        images = [i["absolute_src"] for i in (view.get("share"), view.get("hero")) if i]
+        if images:
+            data["image"] = images
+        if doc.tags:
+            data["keywords"] = ", ".join(doc.tags)
+        text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2)
+        return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+    # ----- the context ----------------------------------------------------------
+
+    def for_output(self, out: PlannedOutput) -> dict[str, Any]:
+        key = out.key
+        from_key: str | None = key
+        absolute_only = not key.endswith((".html", ".htm"))
+        if absolute_only:
+            from_key = None  # feeds, sitemaps, JSON: absolute URLs only
+        locale = out.locale or self.site.default_locale
+        ctx: dict[str, Any] = {
+            "site": {"name": self.site.name, "base_url": self.site.base_url,
+                     "description": self.site.description, "author": self.site.author,
+                     "locales": list(self.site.locales), "default_locale": self.site.default_locale},
+            "channel": {"name": self.channel.name, "params": dict(self.rules.params)},
+            "locale": locale,
+            "t": self.strings(locale),
+            "output": {"kind": out.rule.kind, "key": key, "url": self.url(from_key, key),
+                       "absolute_url": self.url(None, key), "page": out.page, "pages": out.pages},
+            "links": self.locale_links(locale, from_key),
+            "alternates": self.alternates(out, from_key),
+        }
+        if out.pages > 1:
+            idx = out.page - 1
+            ctx["output"]["prev_url"] = self.url(from_key, out.page_keys[idx - 1]) if idx > 0 else ""
+            ctx["output"]["next_url"] = (self.url(from_key, out.page_keys[idx + 1])
+                                         if idx + 1 < out.pages else "")
+        if out.doc is not None:
+            ctx["doc"] = self.doc_view(out.doc, from_key, full=True)
+        if out.rule.per in ("locale", "tag"):
+            ctx["items"] = [self.doc_view(d, from_key, full=absolute_only) for d in out.items]
+            ctx["tag"] = ({"name": out.tag, "slug": tag_slug(out.tag)} if out.tag else None)
+            ctx["updated"] = max((i["updated"] for i in ctx["items"] if i["updated"]), default="1970-01-01T00:00:00Z")
+        if out.rule.per == "site":
+            ctx["entries"] = self.sitemap_entries()
+        return ctx
+
+    def locale_links(self, locale: str, from_key: str | None) -> dict[str, str]:
+        """URLs of the locale's list outputs by kind (index, feed...)."""
+        links = {}
+        for (channel, kind, loc), key in self.plan.locale_keys.items():
+            if channel == self.channel.name and loc == locale:
+                links[kind] = self.url(from_key, key)
+                links[f"{kind}_absolute"] = self.url(None, key)
+        return links
+
+    def alternates(self, out: PlannedOutput, from_key: str | None) -> list[dict[str, str]]:
+        """The same output in every locale: hreflang links."""
+        if out.doc is not None:
+            return [{"locale": t["locale"], "url": t["url"], "absolute_url": t["absolute_url"]}
+                    for t in self.translations(out.doc, from_key)]
+        if out.rule.per == "locale" and out.page == 1:
+            found = []
+            for loc in self.site.locales:
+                key = self.plan.locale_keys.get((self.channel.name, out.rule.kind, loc))
+                if key:
+                    found.append({"locale": loc, "url": self.url(from_key, key),
+                                  "absolute_url": self.url(None, key)})
+            return found
+        return []
+
+    def sitemap_entries(self) -> list[dict[str, Any]]:
+        """Every HTML page of the channel with its hreflang alternates (and x-default)."""
+        entries = []
+        for out in self.plan.outputs:
+            if out.channel.name != self.channel.name or not out.key.endswith(".html"):
+                continue
+            alternates = self.alternates(out, None)
+            if len(alternates) > 1:
+                default = next((a for a in alternates if a["locale"] == self.site.default_locale), None)
+                if default:
+                    alternates = [*alternates, {"locale": "x-default", "url": default["url"],
+                                                "absolute_url": default["absolute_url"]}]
+            else:
+                alternates = []
+            lastmod = ""
+            if out.doc is not None:
+                lastmod = (out.doc.updated or out.doc.date or None) and (out.doc.updated or out.doc.date)
+                lastmod = lastmod.isoformat().replace("+00:00", "Z") if lastmod else ""
+            entries.append({"loc": self.url(None, out.key), "lastmod": lastmod, "alternates": alternates})
+        return entries
+
+
+RenderFn = Callable[[PlannedOutput], bytes]

@@ -1,0 +1,210 @@
+"""The rendition engine: decode each master once, make every rendition it needs, cache by name.
+
+Rendition names are content hashes of (master bytes, spec, engine version), so a
+file of that name in the cache is always right: a warm build encodes nothing.
+Work runs in a process pool, one task per master (decode once, then resize and
+encode each spec from the decoded pixels, largest first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import math
+import multiprocessing
+import os
+import tempfile
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageCms, ImageOps
+
+from contentpipe.errors import Problems, SourcePos
+from contentpipe.load.images import MAX_PIXELS
+from contentpipe.renditions import Rendition, RenditionSpec
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+_SRGB = ImageCms.createProfile("sRGB")
+
+
+@dataclass(frozen=True)
+class Made:
+    """A rendition file in the cache: its content hash and size."""
+
+    name: str
+    path: Path
+    sha256: str
+    size: int
+
+
+class RenditionStore:
+    """A content-addressed folder of renditions, with an index of their hashes."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.index_file = folder / "index.json"
+        self.index: dict[str, list[object]] = {}
+        try:
+            self.index = json.loads(self.index_file.read_text())
+        except (OSError, ValueError):
+            pass
+
+    def get(self, name: str) -> Made | None:
+        entry = self.index.get(name)
+        path = self.folder / name
+        if entry and path.exists():
+            return Made(name, path, str(entry[0]), int(str(entry[1])))
+        return None
+
+    def add(self, made: Made) -> None:
+        self.index[made.name] = [made.sha256, made.size]
+
+    def save(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.index_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.index, sort_keys=True))
+        tmp.replace(self.index_file)
+
+
+def make_renditions(renditions: Iterable[Rendition], store: RenditionStore, jobs: int,
+                    problems: Problems, progress: Progress | None = None) -> tuple[dict[str, Made], int]:
+    """Every rendition made or found in the store; returns them by name and how many were encoded."""
+    done: dict[str, Made] = {}
+    todo: dict[Path, list[Rendition]] = defaultdict(list)
+    for r in renditions:
+        if (made := store.get(r.name)) is not None:
+            done[r.name] = made
+        else:
+            todo[r.master.path].append(r)
+    if not todo:
+        return done, 0
+    store.folder.mkdir(parents=True, exist_ok=True)
+    tasks = [(str(path), [(r.name, r.spec) for r in rs], str(store.folder)) for path, rs in sorted(todo.items())]
+    total, count, encoded = sum(len(t[1]) for t in tasks), 0, 0
+
+    def collect(path: str, result: list[tuple[str, str, int]] | str) -> None:
+        nonlocal count, encoded
+        if isinstance(result, str):
+            problems.error(result, SourcePos(Path(path)))
+            count += len(todo[Path(path)])
+        else:
+            for name, sha, size in result:
+                made = Made(name, store.folder / name, sha, size)
+                store.add(made)
+                done[name] = made
+                encoded += 1
+                count += 1
+        if progress:
+            progress("renditions", count, total)
+
+    if jobs <= 1 or len(tasks) == 1:
+        for task in tasks:
+            collect(task[0], _render_master_safe(*task))
+    else:
+        ctx = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx) as pool:
+            futures: dict[Future[list[tuple[str, str, int]] | str], str] = {
+                pool.submit(_render_master_safe, *task): task[0] for task in tasks}
+            for fut in as_completed(futures):
+                collect(futures[fut], fut.result())
+    store.save()
+    return done, encoded
+
+
+def _render_master_safe(path: str, specs: list[tuple[str, RenditionSpec]],
+                        out_dir: str) -> list[tuple[str, str, int]] | str:
+    """Run in a worker: the made files, or an error message for the master."""
+    try:
+        return render_master(Path(path), specs, Path(out_dir))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        return f"refused as a decompression bomb: {err}"
+    except (OSError, SyntaxError, ValueError) as err:
+        return f"cannot decode image: {err}"
+
+
+def render_master(path: Path, specs: list[tuple[str, RenditionSpec]], out_dir: Path) -> list[tuple[str, str, int]]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+        with Image.open(path) as opened:
+            img = _decode(opened, specs)
+    made = []
+    for name, spec in sorted(specs, key=lambda s: -s[1].width * s[1].height):
+        c = spec.crop
+        w, h = img.size
+        box = (c.left * w, c.top * h, c.right * w, c.bottom * h)
+        out = img.resize((spec.width, spec.height), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+        data = encode(out, spec)
+        made.append((name, *_write(out_dir / name, data)))
+    return made
+
+
+def _decode(im: Image.Image, specs: list[tuple[str, RenditionSpec]]) -> Image.Image:
+    """Decode once, as small as every spec allows (JPEG DCT scaling), upright, in sRGB."""
+    orientation = im.getexif().get(0x0112, 1)
+    if im.format == "JPEG":
+        w, h = im.size
+        if orientation in (5, 6, 7, 8):
+            w, h = h, w
+        scale = max(max(s.width / ((s.crop.right - s.crop.left) * w),
+                        s.height / ((s.crop.bottom - s.crop.top) * h)) for _, s in specs)
+        if scale < 0.5:
+            want = (math.ceil(im.size[0] * scale), math.ceil(im.size[1] * scale))
+            im.draft("RGB" if im.mode == "RGB" else im.mode, want)
+    im.load()
+    icc = im.info.get("icc_profile")
+    img = ImageOps.exif_transpose(im) if orientation != 1 else im
+    has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+    if icc:
+        try:
+            src_profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            if img.mode not in ("RGB", "RGBA", "CMYK", "L"):
+                img = img.convert("RGBA" if has_alpha else "RGB")
+            out_mode = "RGBA" if img.mode == "RGBA" else "RGB"
+            converted = ImageCms.profileToProfile(img, src_profile, _SRGB, outputMode=out_mode)
+            if converted is not None:
+                img = converted
+        except (ImageCms.PyCMSError, OSError, ValueError) as err:
+            log.warning("%s: embedded colour profile ignored (%s)", getattr(im, "filename", "?"), err)
+    target = "RGBA" if has_alpha else "RGB"
+    if img.mode != target:
+        img = img.convert(target)
+    img.info = {}  # nothing of the master's metadata (EXIF, GPS, XMP, ICC) reaches a rendition
+    return img
+
+
+def encode(img: Image.Image, spec: RenditionSpec) -> bytes:
+    buf = io.BytesIO()
+    if spec.format == "jpeg":
+        if img.mode == "RGBA":
+            flat = Image.new("RGB", img.size, (255, 255, 255))
+            flat.paste(img, mask=img.getchannel("A"))
+            img = flat
+        img.save(buf, "JPEG", quality=spec.quality, optimize=True, progressive=True)
+    elif spec.format == "webp":
+        img.save(buf, "WEBP", quality=spec.quality, method=4)
+    elif spec.format == "avif":
+        img.save(buf, "AVIF", quality=spec.quality, speed=8, max_threads=1)
+    else:
+        img.save(buf, "PNG", compress_level=6)
+    return buf.getvalue()
+
+
+def _write(path: Path, data: bytes) -> tuple[str, int]:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return hashlib.sha256(data).hexdigest(), len(data)
