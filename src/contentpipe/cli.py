@@ -134,5 +134,28 @@ def channels_cmd(project: str) -> None:
     sys.exit(EXIT_PROBLEMS if problems.errors else EXIT_OK)
 
 
+@cli.command()
+@click.argument("project", default=".", type=click.Path(file_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder of the build to serve.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def preview(project: str, out: str | None, host: str, port: int) -> None:
+    """Serve the last build of PROJECT as it will be published (web at /, renditions at /media/)."""
+    from contentpipe.preview import make_server
+
+    proj = _load(project, out)
+    if not (proj.config.out_dir / "manifest.json").is_file():
+        err_console.print(f"no build in {_rel(proj.config.out_dir)}/: run 'contentpipe build' first", style="red")
+        raise SystemExit(EXIT_PROBLEMS)
+    server = make_server(proj.config.out_dir, host, port)
+    err_console.print(f"serving {_rel(proj.config.out_dir)}/ at http://{host}:{server.server_port}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 def main() -> None:
     cli(prog_name="contentpipe")

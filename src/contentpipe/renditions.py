@@ -111,12 +111,18 @@ def plan_slot(master: ImageMaster, slot: ImageSlot, focal: Focal | None,
                        f"in slot '{slot.name}'; made {w}x{h} instead of upscaling")
         sizes = [(w, h, box)]
     else:
-        widths = [w for w in slot.widths if slot.upscale or w <= master.width]
+        box, src_w = Box(), master.width
+        if slot.aspect:
+            box = focal_crop_box(master.width, master.height, round(slot.aspect * 1000), 1000,
+                                 focal or master.focal or Focal())
+            src_w = round((box.right - box.left) * master.width)
+        src_h = round((box.bottom - box.top) * master.height)
+        widths = [w for w in slot.widths if slot.upscale or w <= src_w]
         if not widths:
-            widths = [master.width]
-            warning = (f"master is {master.width} px wide, narrower than every width of slot "
-                       f"'{slot.name}' ({', '.join(map(str, slot.widths))}); used {master.width} px")
-        sizes = [(w, max(1, round(master.height * w / master.width)), Box()) for w in widths]
+            widths = [src_w]
+            warning = (f"master is {master.width}x{master.height}, narrower than every width of slot "
+                       f"'{slot.name}' ({', '.join(map(str, slot.widths))}); used {src_w} px")
+        sizes = [(w, max(1, round(src_h * w / src_w)), box) for w in widths]
     for fmt in formats:
         for w, h, box in sizes:
             spec = RenditionSpec(w, h, box, fmt, _quality(slot, fmt))

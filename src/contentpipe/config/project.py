@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 
 from contentpipe.config.schema import Field, Table, in_range, validate
 from contentpipe.config.tomlsource import TomlSource, read_toml
-from contentpipe.errors import Problems, ProjectError, SourcePos
+from contentpipe.errors import ContentpipeError, Problems, ProjectError, SourcePos
 
 CONFIG_NAME = "contentpipe.toml"
+CACHE_ENV = "CONTENTPIPE_CACHE_DIR"  # overrides [build] cache_dir, e.g. a CI cache shared by checkouts
 LOCALE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
@@ -136,7 +137,10 @@ def load_config(root: Path, problems: Problems) -> ProjectConfig:
     if not path.is_file():
         raise ProjectError(f"no {CONFIG_NAME} here: not a contentpipe project", SourcePos(path),
                            hint="a project is a folder with contentpipe.toml and assets/")
-    src = read_toml(path)
+    try:
+        src = read_toml(path)
+    except ContentpipeError as err:
+        raise ProjectError(err.problem.message, err.problem.where) from err
     before = len(problems.errors)
     data = validate(src, PROJECT_SCHEMA, problems)
     site_data: dict[str, Any] = data["site"]
@@ -169,7 +173,7 @@ def load_config(root: Path, problems: Problems) -> ProjectConfig:
         file=path,
         site=site,
         out_dir=out_dir,
-        cache_dir=(root / data["build"]["cache_dir"]).resolve(),
+        cache_dir=Path(os.environ.get(CACHE_ENV) or root / data["build"]["cache_dir"]).resolve(),
         enabled_channels=tuple(data["channels"]["enabled"]) if data["channels"]["enabled"] else None,
         drafts=data["build"]["drafts"],
         jobs=data["build"]["jobs"] or (os.cpu_count() or 1),

@@ -26,6 +26,16 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "site": frozenset(),
 }
 
+def _ratio(value: str) -> float | None:
+    """'16:9' -> 1.777...; None when it is not a ratio of two positive numbers."""
+    w, sep, h = value.partition(":")
+    try:
+        ratio = float(w) / float(h) if sep else 0.0
+    except (ValueError, ZeroDivisionError):
+        return None
+    return ratio if ratio > 0 else None
+
+
 OUTPUT = Table({
     "per": Field("str", choices=PER, doc="one output per document, locale, tag (per locale) or site"),
     "template": Field("str"),
@@ -39,6 +49,8 @@ OUTPUT = Table({
 IMAGE_SLOT = Table({
     "widths": Field("list[int]", None, check=in_range(16, 8192)),
     "size": Field("size", None, check=in_range(16, 8192)),
+    "aspect": Field("str", None, check=lambda v: None if _ratio(v) else "must be 'W:H' like '16:9'",
+                    doc="crop every width to this aspect ratio around the focal point"),
     "fit": Field("str", None, choices=("scale", "fill")),
     "formats": Field("list[str]", ["jpeg"], choices=FORMATS),
     "quality": Table(each=Field("int", check=in_range(1, 100))),
@@ -94,6 +106,7 @@ class ImageSlot:
     name: str
     widths: tuple[int, ...]
     size: tuple[int, int] | None
+    aspect: float | None
     fit: str
     formats: tuple[str, ...]
     quality: Mapping[str, int]
@@ -173,7 +186,8 @@ def build_rules(name: str, merged: Mapping[str, Any], origin: Mapping[str, Sourc
             continue
         images[slot] = ImageSlot(
             name=slot, widths=tuple(sorted(set(widths))), size=tuple(size) if size else None,
-            fit=raw.get("fit") or ("fill" if size else "scale"),
+            aspect=_ratio(raw["aspect"]) if raw.get("aspect") else None,
+            fit=raw.get("fit") or ("fill" if size or raw.get("aspect") else "scale"),
             formats=tuple(raw.get("formats") or ("jpeg",)),
             quality=MappingProxyType({**DEFAULT_QUALITY, **raw.get("quality", {})}),
             sizes=raw.get("sizes", "100vw"), upscale=raw.get("upscale", False))
