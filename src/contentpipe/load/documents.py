@@ -184,6 +184,8 @@ def parse_document(path: Path, assets: Path, site: Site, problems: Problems) -> 
         errors.append(ContentpipeError(f"draft must be true or false, got {draft!r}", pos("draft")))
         draft = False
     hero = field_value("hero", lambda v, w: _image_use(v, w, path, fm))
+    when, updated = field_value("date", _as_datetime), field_value("updated", _as_datetime)
+    summary, campaign = field_value("summary", _text), field_value("campaign", _text)
     if errors:
         for err in errors[1:]:
             problems.add(err.problem)
@@ -192,9 +194,8 @@ def parse_document(path: Path, assets: Path, site: Site, problems: Problems) -> 
     return Document(
         path=path, rel=rel, doc_id=f"{directory}/{base}" if directory != "." else base,
         locale=locale, slug=slug, dir="" if directory == "." else directory,
-        title=title.strip(), date=field_value("date", _as_datetime),
-        updated=field_value("updated", _as_datetime), summary=field_value("summary", _text),
-        tags=tags, hero=hero, campaign=field_value("campaign", _text), draft=draft,
+        title=title.strip(), date=when, updated=updated, summary=summary,
+        tags=tags, hero=hero, campaign=campaign, draft=draft,
         body=body, body_line=body_line, sha256=hashlib.sha256(raw).hexdigest(),
         meta=MappingProxyType(fm), lines=MappingProxyType(lines),
     )
