@@ -140,36 +140,36 @@ def check_html(paths: list[Path]) -> list[dict]:
     return errors
 
 
-def page_overflow(paths: list[Path], width: int = 360) -> dict[Path, dict]:
-    """Measure horizontal overflow of local HTML files at a ``width`` x 800 viewport.
+def page_overflow(paths: list[Path | str], width: int = 360) -> dict[Path | str, dict]:
+    """Measure horizontal overflow of local HTML files (or loopback URLs) at a ``width`` x 800 viewport.
 
     Playwright drives the system Chromium (Playwright's own browser download
     is impossible here); one browser serves all files. Each page is loaded
     until its ``load`` event (images included) and web fonts are ready.
-    Requests to http(s) are aborted so a page can't stall on the closed
-    network. Result per path: ``scroll_width``
+    Requests to http(s) hosts other than 127.0.0.1 are aborted so a page can't
+    stall on the closed network; a str item is a URL on a loopback server (a
+    preview of the build, with its images). Result per path or URL: ``scroll_width``
     (document.documentElement.scrollWidth), ``viewport`` (innerWidth) and
     ``offenders`` (up to 10 "tag#id.class right=NNNpx" strings).
     """
-    paths = [Path(p) for p in paths]
     if not CHROMIUM.exists():
         raise RuntimeError("chromium not found: run bash tests/install-tools.sh")
     if not paths:
         return {}
-    _require_files(paths)
+    _require_files([p for p in paths if isinstance(p, Path)])
     from playwright.sync_api import sync_playwright  # heavy; only when needed
 
-    results: dict[Path, dict] = {}
+    results: dict[Path | str, dict] = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": width, "height": 800},
                                           device_scale_factor=1)
-            context.route(re.compile(r"^https?://"), lambda route: route.abort())
+            context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
             page = context.new_page()
             page.set_default_timeout(30_000)
             for p in paths:
-                page.goto(p.resolve().as_uri(), wait_until="load")
+                page.goto(p if isinstance(p, str) else p.resolve().as_uri(), wait_until="load")
                 results[p] = page.evaluate(_OFFENDERS_JS, 10)
         finally:
             browser.close()
