@@ -17,11 +17,12 @@ from typing import Any
 from contentpipe import urls
 from contentpipe.config.project import ProjectConfig, check_output_dir, load_config
 from contentpipe.errors import ContentpipeError, Problem, Problems, ProjectError, SourcePos
-from contentpipe.load.masters import load_masters
-from contentpipe.load.packs import Channel, load_channels
+from contentpipe.load.masters import Masters, load_masters
+from contentpipe.load.packs import Channel, discover, load_channels
 from contentpipe.manifest import Manifest, OutputRecord
 from contentpipe.mediatypes import content_type
-from contentpipe.plan import Plan, plan_build
+from contentpipe.plan import Plan, PlannedOutput, plan_build
+from contentpipe.render.bodycache import BodyCache
 from contentpipe.render.context import ContextBuilder
 from contentpipe.render.images import Made, RenditionStore, make_renditions
 from contentpipe.render.templates import Templates
@@ -56,6 +57,7 @@ class BuildResult:
     seconds: float = 0.0
     wrote_outputs: bool = True
     manifest: Manifest | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     @property
     def errors(self) -> list[Problem]:
@@ -86,6 +88,7 @@ class BuildResult:
             "warnings": len(self.warnings),
             "problems": [p.to_json(self.project) for p in self.problems],
             "seconds": round(self.seconds, 3),
+            "timings": self.timings,
         }
 
 
@@ -118,34 +121,52 @@ class Project:
     def build(self, channels: list[str] | tuple[str, ...] | None = None, *, drafts: bool | None = None,
               all_or_nothing: bool = False, progress: Progress | None = None) -> BuildResult:
         """Build every enabled channel into the output folder; never raises for content problems."""
-        started = time.perf_counter()
+        started = clock = time.perf_counter()
+        timings: dict[str, float] = {}
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[stage] = round(now - clock, 3)
+            clock = now
+            log.info("%s: %.2fs", stage, timings[stage])
+
         cfg = self.config
         problems = Problems()
         problems.extend(self.config_problems)
         names = tuple(channels) if channels else cfg.enabled_channels
         loaded = load_channels(self.root, problems, names)
         masters = load_masters(cfg, problems, drafts)
+        lap("load")
         plan = plan_build(cfg.site, loaded, masters, problems)
         result = BuildResult(self.root, cfg.out_dir, [], documents=len(masters.documents),
-                             drafts_skipped=masters.drafts_skipped)
+                             drafts_skipped=masters.drafts_skipped, timings=timings)
+        lap("plan")
 
         store = RenditionStore(cfg.cache_dir / "renditions")
         made, encoded = make_renditions(plan.renditions.values(), store, cfg.jobs, problems, progress)
         result.renditions, result.renditions_encoded = len(plan.renditions), encoded
+        lap("renditions")
 
-        rendered = self._render(plan, loaded, masters, problems, progress)
+        body_cache = BodyCache(cfg.cache_dir / "bodies")
+        rendered = self._render(plan, masters, problems, body_cache, progress)
+        masters.parsed.save()
+        if names is None or set(loaded) == set(discover(self.root)):
+            body_cache.prune()
+        lap("render")
         if all_or_nothing and problems.errors:
             result.wrote_outputs = False
         else:
             self._write(plan, loaded, rendered, made, problems, result)
+        lap("write")
         result.problems = list(problems)
         result.seconds = time.perf_counter() - started
         return result
 
     # ----- stages -----------------------------------------------------------------
 
-    def _render(self, plan: Plan, channels: dict[str, Channel], masters: Any, problems: Problems,
-                progress: Progress | None) -> list[tuple[Any, bytes]]:
+    def _render(self, plan: Plan, masters: Masters, problems: Problems, body_cache: BodyCache,
+                progress: Progress | None) -> list[tuple[PlannedOutput, bytes]]:
         rendered = []
         total = len(plan.outputs)
         builders: dict[str, tuple[Templates, ContextBuilder]] = {}
@@ -153,7 +174,8 @@ class Project:
             name = out.channel.name
             if name not in builders:
                 templates = Templates(out.channel)
-                builders[name] = (templates, ContextBuilder(plan, out.channel, templates, masters, problems))
+                builders[name] = (templates, ContextBuilder(plan, out.channel, templates, masters, problems,
+                                                            body_cache))
             templates, ctx = builders[name]
             try:
                 text = templates.render(out.rule.template, ctx.for_output(out))

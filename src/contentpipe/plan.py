@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,11 +19,10 @@ from PIL import features
 from contentpipe.config.project import Site
 from contentpipe.config.rules import ImageSlot, OutputRule
 from contentpipe.errors import Problems, SourcePos
-from contentpipe.load.documents import Document, slugify
+from contentpipe.load.documents import Document, resolve_ref, slugify
 from contentpipe.load.images import Focal, ImageMaster
 from contentpipe.load.masters import Masters, local_target
 from contentpipe.load.packs import Channel
-from contentpipe.render.markdown import references
 from contentpipe.renditions import Rendition, plan_slot
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -88,6 +87,8 @@ class Plan:
     doc_keys: dict[tuple[str, Path], str] = field(default_factory=dict)  # (channel, doc) -> page key
     tag_keys: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (channel, locale, tag)
     locale_keys: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (channel, kind, locale)
+    slot_memo: dict[tuple[Path, str, str, Focal | None], tuple[tuple[Rendition, ...], str | None]] = field(
+        default_factory=dict)
 
     def image(self, channel: str, doc: Document, use: str) -> ImageSet | None:
         return self.images.get((channel, doc.path, use))
@@ -187,11 +188,11 @@ def _plan_images(plan: Plan, channel: Channel, doc: Document, masters: Masters,
     uses: list[tuple[str, Path, str | None, Focal | None, SourcePos]] = []
     if doc.hero is not None:
         uses.append(("hero", doc.hero.path, doc.hero.alt, doc.hero.focal, doc.pos("hero")))
-    for ref in references(masters.tokens(doc, channel.rules.markdown)):
+    for ref in masters.parsed.facts(doc, channel.rules.markdown).refs:
         target = local_target(ref.target) if ref.kind == "image" else None
         if target is not None:
             line = doc.body_line + ref.line - 1
-            uses.append((f"body:{ref.target}", (doc.path.parent / target).resolve(), None, None,
+            uses.append((f"body:{ref.target}", resolve_ref(doc.path.parent, target), None, None,
                          SourcePos(doc.path, line)))
     for use, path, alt, focal, where in uses:
         master = masters.images.get(path)
@@ -200,19 +201,21 @@ def _plan_images(plan: Plan, channel: Channel, doc: Document, masters: Masters,
         if not (alt or master.alt):
             problems.warning(f"image {master.rel} has no alt text (add 'alt' to its sidecar)", where)
         for slot in _slots_for(slots, use):
-            renditions, warning = plan_slot(master, slot, focal, formats)
+            memo_key = (master.path, channel.name, slot.name, focal)
+            if memo_key not in plan.slot_memo:  # one master is the hero of many documents
+                renditions_list, warning = plan_slot(master, slot, focal, formats)
+                plan.slot_memo[memo_key] = (tuple(renditions_list), warning)
+            renditions, warning = plan.slot_memo[memo_key]
             if warning:
                 problems.warning(warning, where)
             for r in renditions:
                 plan.renditions.setdefault(r.name, r)
             plan.images[(channel.name, doc.path, f"{slot.name}:{use}")] = ImageSet(
-                slot.name, master, alt or master.alt or "", tuple(renditions), slot.sizes)
+                slot.name, master, alt or master.alt or "", renditions, slot.sizes)
 
 
-def _slots_for(slots: dict[str, ImageSlot] | object, use: str) -> list[ImageSlot]:
+def _slots_for(slots: Mapping[str, ImageSlot], use: str) -> list[ImageSlot]:
     """Body images take the 'inline' slot; the hero takes every other slot (hero, share, card...)."""
-    assert isinstance(slots, dict) or hasattr(slots, "values")
-    all_slots: list[ImageSlot] = list(slots.values())  # type: ignore[attr-defined]
     if use.startswith("body:"):
-        return [s for s in all_slots if s.name == "inline"]
-    return [s for s in all_slots if s.name != "inline"]
+        return [s for s in slots.values() if s.name == "inline"]
+    return [s for s in slots.values() if s.name != "inline"]

@@ -11,7 +11,7 @@ under any bucket prefix. ``index.html`` is dropped from URLs (pretty URLs).
 
 from __future__ import annotations
 
-import posixpath
+from functools import lru_cache
 
 MEDIA_DIR = "media"
 MANIFEST_NAME = "manifest.json"
@@ -30,12 +30,19 @@ def absolute(base_url: str, key: str) -> str:
 
 def relative(from_key: str, to_key: str) -> str:
     """The URL of ``to_key`` as seen from the page published at ``from_key``."""
-    target = pretty(to_key)
-    base = posixpath.dirname(from_key)
-    if target == "" or target.endswith("/"):
-        rel = posixpath.relpath(target.rstrip("/") or ".", base or ".")
-        return "./" if rel == "." else rel + "/"
-    return posixpath.relpath(target, base or ".")
+    return _relative(from_key.rpartition("/")[0], pretty(to_key))
+
+
+@lru_cache(maxsize=65536)
+def _relative(from_dir: str, target: str) -> str:
+    # Keys are clean relative paths (no '.', '..' or '//'), so plain part counting is exact.
+    base = from_dir.split("/") if from_dir else []
+    parts = target.split("/")
+    common = 0
+    while common < len(base) and common < len(parts) - 1 and base[common] == parts[common]:
+        common += 1
+    rel = "../" * (len(base) - common) + "/".join(parts[common:])
+    return rel or "./"
 
 
 def media_key(name: str) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any
@@ -64,6 +66,16 @@ class Document:
 
     def pos(self, key: str | None = None, line: int | None = None) -> SourcePos:
         return SourcePos(self.path, line or (self.lines.get(key) if key else None), key)
+
+
+@lru_cache(maxsize=65536)
+def resolve_ref(base: Path, target: str) -> Path:
+    """A reference relative to a document's folder, normalised without touching the disk.
+
+    The walk has already refused symlinks that leave the project, so plain
+    normalisation is safe and far cheaper than Path.resolve() on every link.
+    """
+    return Path(os.path.normpath(base / target))
 
 
 def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
@@ -220,6 +232,6 @@ def _image_use(value: object, where: SourcePos, doc_path: Path, fm: dict[str, An
         raise ContentpipeError("hero must be a path (or a table with src, alt, focal_point)", where)
     if alt is not None and not isinstance(alt, str):
         raise ContentpipeError(f"hero alt must be text, got {alt!r}", where)
-    target = (doc_path.parent / src).resolve()
+    target = resolve_ref(doc_path.parent, src)
     return ImageUse(path=target, line=where.line or 1, alt=alt,
                     focal=parse_focal(focal, where) if focal is not None else None)

@@ -7,20 +7,17 @@ are resolved relative to the document and must exist inside the project.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from markdown_it.token import Token
-
 from contentpipe.config.project import ProjectConfig
 from contentpipe.config.rules import MarkdownRules
 from contentpipe.errors import ContentpipeError, Problems, SourcePos
-from contentpipe.load.documents import MARKDOWN_SUFFIXES, Document, parse_document
+from contentpipe.load.documents import MARKDOWN_SUFFIXES, Document, parse_document, resolve_ref
 from contentpipe.load.images import IMAGE_SUFFIXES, HashCache, ImageMaster, load_image
+from contentpipe.load.parsed import ParsedBodies
 from contentpipe.load.walk import walk_files
-from contentpipe.render import markdown
 
 ASSETS_DIR = "assets"
 SIDECAR_SUFFIXES = (".yml", ".yaml")
@@ -29,25 +26,12 @@ SIDECAR_SUFFIXES = (".yml", ".yaml")
 @dataclass(frozen=True)
 class Masters:
     documents: tuple[Document, ...]
-    images: dict[Path, ImageMaster]
-    tokens: Callable[[Document, MarkdownRules], list[Token]]
+    images: dict[Path, ImageMaster]  # by normalised path, as documents refer to them
+    parsed: ParsedBodies
     drafts_skipped: int = 0
 
     def by_path(self) -> dict[Path, Document]:
         return {d.path: d for d in self.documents}
-
-
-class TokenCache:
-    """Parsed bodies per (document, Markdown rules): channels with the same rules share them."""
-
-    def __init__(self) -> None:
-        self._tokens: dict[tuple[Path, MarkdownRules], list[Token]] = {}
-
-    def __call__(self, doc: Document, rules: MarkdownRules) -> list[Token]:
-        key = (doc.path, rules)
-        if key not in self._tokens:
-            self._tokens[key] = markdown.parse(rules, doc.body)
-        return self._tokens[key]
 
 
 def load_masters(config: ProjectConfig, problems: Problems, drafts: bool | None = None) -> Masters:
@@ -69,8 +53,8 @@ def load_masters(config: ProjectConfig, problems: Problems, drafts: bool | None 
             doc_paths.append(path)
         elif suffix in IMAGE_SUFFIXES:
             image_files.add(path)
-            if (image := load_image(path.resolve(), root.resolve(), cache, problems)) is not None:
-                images[path.resolve()] = image
+            if (image := load_image(path, root, cache, problems)) is not None:
+                images[path] = image
         elif suffix in SIDECAR_SUFFIXES:
             sidecars.append(path)
     for sidecar in sidecars:
@@ -96,29 +80,28 @@ def load_masters(config: ProjectConfig, problems: Problems, drafts: bool | None 
             continue
         documents.append(doc)
 
-    tokens = TokenCache()
-    known_docs = {d.path.resolve() for d in documents} | {p.resolve() for p in doc_paths}
-    checked = [d for d in documents
-               if _check_references(d, tokens(d, MarkdownRules()), root, images, known_docs, problems)]
-    return Masters(tuple(checked), images, tokens, skipped)
+    parsed = ParsedBodies(config.cache_dir / "facts.json")
+    known_docs = set(doc_paths)
+    checked = [d for d in documents if _check_references(d, parsed, root, images, known_docs, problems)]
+    return Masters(tuple(checked), images, parsed, skipped)
 
 
-def _check_references(doc: Document, tokens: list[Token], root: Path, images: dict[Path, ImageMaster],
+def _check_references(doc: Document, parsed: ParsedBodies, root: Path, images: dict[Path, ImageMaster],
                       known_docs: set[Path], problems: Problems) -> bool:
     ok = True
     if doc.hero is not None:
         ok &= _check_image(doc.hero.path, doc, doc.pos("hero"), root, images, problems)
-    for ref in markdown.references(tokens):
+    for ref in parsed.facts(doc, MarkdownRules()).refs:
         line = doc.body_line + ref.line - 1
         where = SourcePos(doc.path, line)
         target = local_target(ref.target)
         if target is None:
             continue
-        resolved = (doc.path.parent / target).resolve()
+        resolved = resolve_ref(doc.path.parent, target)
         if ref.kind == "image":
             ok &= _check_image(resolved, doc, where, root, images, problems)
         elif resolved.suffix.lower() in MARKDOWN_SUFFIXES:
-            if not resolved.is_relative_to(root.resolve()):
+            if not resolved.is_relative_to(root):
                 problems.error(f"link to {ref.target!r} leads outside the project", where)
                 ok = False
             elif resolved not in known_docs:
@@ -137,13 +120,13 @@ def local_target(href: str) -> str | None:
 
 def _check_image(path: Path, doc: Document, where: SourcePos, root: Path,
                  images: dict[Path, ImageMaster], problems: Problems) -> bool:
-    if not path.is_relative_to(root.resolve()):
+    if not path.is_relative_to(root):
         problems.error(f"image {path} is outside the project; refused", where)
         return False
     if path in images:
         return True
     if path.exists():
-        problems.error(f"image {path.relative_to(root.resolve())} cannot be used (see its own error)", where)
+        problems.error(f"image {path.relative_to(root)} cannot be used (see its own error)", where)
     else:
-        problems.error(f"image not found: {path.relative_to(root.resolve())}", where)
+        problems.error(f"image not found: {path.relative_to(root)}", where)
     return False

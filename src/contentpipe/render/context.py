@@ -7,8 +7,8 @@ urls.py); feeds, sitemaps, canonical links and social meta get absolute URLs.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,11 +16,13 @@ from markupsafe import Markup
 
 from contentpipe import urls
 from contentpipe.errors import Problems, SourcePos
-from contentpipe.load.documents import Document
+from contentpipe.load.documents import Document, resolve_ref
 from contentpipe.load.masters import Masters, local_target
 from contentpipe.load.packs import Channel
+from contentpipe.load.parsed import rules_key
 from contentpipe.plan import ImageSet, Plan, PlannedOutput, tag_slug
 from contentpipe.render import markdown
+from contentpipe.render.bodycache import BodyCache
 from contentpipe.render.templates import Templates
 
 FALLBACK_FORMATS = ("jpeg", "png")
@@ -31,13 +33,17 @@ class ContextBuilder:
     """Builds the template context of each output of one channel."""
 
     def __init__(self, plan: Plan, channel: Channel, templates: Templates, masters: Masters,
-                 problems: Problems) -> None:
+                 problems: Problems, body_cache: BodyCache | None = None) -> None:
         self.plan, self.channel, self.templates = plan, channel, templates
         self.masters, self.problems = masters, problems
         self.rules = channel.rules
         self.site = plan.site
         self._bodies: dict[tuple[str, str | None], Markup] = {}
+        self._images: dict[tuple[int, str, str | None], dict[str, Any]] = {}
+        self._doc_bases: dict[Path, dict[str, Any]] = {}
+        self._strings: dict[str, dict[str, str]] = {}
         self._doc_by_path = masters.by_path()
+        self.body_cache = body_cache or BodyCache(None)
 
     # ----- URLs -----------------------------------------------------------------
 
@@ -51,10 +57,13 @@ class ContextBuilder:
     # ----- values ---------------------------------------------------------------
 
     def strings(self, locale: str) -> dict[str, str]:
-        merged: dict[str, str] = {}
-        for loc in ("en", locale.split("-")[0], locale):
-            merged.update(self.rules.strings.get(loc, {}))
-        return merged
+        """UI strings for a locale: English, then the language, then the locale itself win."""
+        if locale not in self._strings:
+            merged: dict[str, str] = {}
+            for loc in ("en", locale.split("-")[0], locale):
+                merged.update(self.rules.strings.get(loc, {}))
+            self._strings[locale] = merged
+        return dict(self._strings[locale])
 
     def date_text(self, when: datetime | None, locale: str) -> str:
         if when is None:
@@ -69,6 +78,13 @@ class ContextBuilder:
         """What a template needs to draw one image: sources per format, fallback img, sizes."""
         if image_set is None or not image_set.renditions:
             return None
+        # the renditions tuple is shared by every use of one master in one slot (see plan.slot_memo)
+        memo_key = (id(image_set.renditions), image_set.alt, None if from_key is None else from_key.rpartition("/")[0])
+        if memo_key not in self._images:
+            self._images[memo_key] = self._image_view(image_set, from_key)
+        return dict(self._images[memo_key])  # a copy: the caller may change alt
+
+    def _image_view(self, image_set: ImageSet, from_key: str | None) -> dict[str, Any]:
         by_format: dict[str, list[Any]] = {}
         for r in image_set.renditions:
             by_format.setdefault(r.spec.format, []).append(r)
@@ -98,53 +114,79 @@ class ContextBuilder:
     # ----- bodies ---------------------------------------------------------------
 
     def body_html(self, doc: Document, from_key: str | None) -> Markup:
-        cache_key = (str(doc.path), from_key)
-        if cache_key in self._bodies:
-            return self._bodies[cache_key]
-        macros = self.templates.get("_macros.html").module if self._has_macros() else None
+        """The rendered body as seen from ``from_key`` (None: absolute URLs), cached between builds."""
+        memo_key = (str(doc.path), from_key)
+        if memo_key in self._bodies:
+            return self._bodies[memo_key]
+        cache_key = self.body_cache.key(doc.sha256, self.channel.name, rules_key(self.rules.markdown), from_key)
+        entry = self.body_cache.get(cache_key)
+        if entry is not None and all(self._lookup(doc, from_key, call[:-1]) == call[-1] for call in entry["calls"]):
+            html = Markup(entry["html"])
+        else:
+            calls: list[list[Any]] = []
 
-        def link(href: str, line: int) -> str:
-            target = local_target(href)
-            if target is None:
-                return href
-            resolved = (doc.path.parent / target).resolve()
-            other = self._doc_by_path.get(resolved)
-            key = self.doc_key(other) if other else None
-            if key is None:
-                self.problems.warning(f"link to {href!r}: that document is not built (a draft?)",
-                                      SourcePos(doc.path, line))
-                return href
-            fragment = urlsplit(href).fragment
-            return self.url(from_key, key) + (f"#{fragment}" if fragment else "")
+            def link(href: str, line: int) -> str:
+                out = self._lookup(doc, from_key, ["link", href, line])
+                calls.append(["link", href, line, out])
+                return out
 
-        def image(src: str, alt: str, title: str, line: int, alone: bool) -> str:
-            image_set = self.plan.image(self.channel.name, doc, f"inline:body:{src}")
-            view = self.image(image_set, from_key)
-            if view is None:
-                self.problems.warning(f"image {src!r} has no renditions here; shown as it is",
-                                      SourcePos(doc.path, line))
-                return str(Markup('<img src="{}" alt="{}" loading="lazy">').format(src, alt))
-            if alt:
-                view["alt"] = alt
-            if macros is not None:
-                return str(macros.body_image(view, caption=title, figure=alone))
-            return str(Markup('<img src="{}" alt="{}" width="{}" height="{}" loading="lazy">').format(
-                view["src"], view["alt"], view["width"], view["height"]))
+            def image(src: str, alt: str, title: str, line: int, alone: bool) -> str:
+                out = self._lookup(doc, from_key, ["image", src, alt, title, line, alone])
+                calls.append(["image", src, alt, title, line, alone, out])
+                return out
 
-        env = markdown.BodyEnv(link=link, image=image, line_offset=doc.body_line)
-        html = Markup(markdown.render(self.rules.markdown, self.masters.tokens(doc, self.rules.markdown), env))
-        self._bodies[cache_key] = html
+            env = markdown.BodyEnv(link=link, image=image, line_offset=doc.body_line)
+            tokens = self.masters.parsed.tokens(doc, self.rules.markdown)
+            html = Markup(markdown.render(self.rules.markdown, tokens, env))
+            self.body_cache.put(cache_key, {"html": str(html), "calls": calls})
+        self._bodies[memo_key] = html
         return html
 
-    def _has_macros(self) -> bool:
-        return any((d / "_macros.html").is_file() for d in self.templates.dirs)
+    def _lookup(self, doc: Document, from_key: str | None, call: list[Any]) -> str:
+        """Answer one link or image lookup of a body (also used to check a cached body)."""
+        if call[0] == "link":
+            return self._link(doc, from_key, call[1], call[2])
+        return self._image(doc, from_key, *call[1:])
+
+    def _link(self, doc: Document, from_key: str | None, href: str, line: int) -> str:
+        target = local_target(href)
+        if target is None:
+            return href
+        other = self._doc_by_path.get(resolve_ref(doc.path.parent, target))
+        key = self.doc_key(other) if other else None
+        if key is None:
+            self.problems.warning(f"link to {href!r}: that document is not built (a draft?)",
+                                  SourcePos(doc.path, line))
+            return href
+        fragment = urlsplit(href).fragment
+        return self.url(from_key, key) + (f"#{fragment}" if fragment else "")
+
+    def _image(self, doc: Document, from_key: str | None, src: str, alt: str, title: str, line: int,
+               alone: bool) -> str:
+        image_set = self.plan.image(self.channel.name, doc, f"inline:body:{src}")
+        view = self.image(image_set, from_key)
+        if view is None:
+            self.problems.warning(f"image {src!r} has no renditions here; shown as it is",
+                                  SourcePos(doc.path, line))
+            return str(Markup('<img src="{}" alt="{}" loading="lazy">').format(src, alt))
+        if alt:
+            view["alt"] = alt
+        if self._macros is not None:
+            return str(self._macros.body_image(view, caption=title, figure=alone))
+        return str(Markup('<img src="{}" alt="{}" width="{}" height="{}" loading="lazy">').format(
+            view["src"], view["alt"], view["width"], view["height"]))
+
+    @property
+    def _macros(self) -> Any:
+        if not hasattr(self, "_macros_module"):
+            has = any((d / "_macros.html").is_file() for d in self.templates.dirs)
+            self._macros_module = self.templates.get("_macros.html").module if has else None
+        return self._macros_module
 
     # ----- documents ------------------------------------------------------------
 
     def summary(self, doc: Document) -> str:
-        if doc.summary:
-            return doc.summary
-        return markdown.first_paragraph_text(self.masters.tokens(doc, self.rules.markdown))
+        return doc.summary or self.masters.parsed.facts(doc, self.rules.markdown).first_paragraph
 
     def tag_views(self, tags: tuple[str, ...], locale: str, from_key: str | None) -> list[dict[str, str]]:
         out = []
@@ -153,26 +195,33 @@ class ContextBuilder:
             out.append({"name": tag, "slug": tag_slug(tag), "url": self.url(from_key, key) if key else ""})
         return out
 
+    def _doc_base(self, doc: Document) -> dict[str, Any]:
+        """The parts of a document's view that do not depend on the page showing it (memoised)."""
+        base = self._doc_bases.get(doc.path)
+        if base is None:
+            updated = doc.updated or doc.date
+            base = self._doc_bases[doc.path] = {
+                "id": doc.doc_id,
+                "title": doc.title,
+                "slug": doc.slug,
+                "locale": doc.locale,
+                "date": _iso(doc.date),
+                "date_text": self.date_text(doc.date, doc.locale),
+                "updated": _iso(updated),
+                "summary": self.summary(doc),
+                "campaign": doc.campaign or "",
+                "params": dict(doc.meta),
+            }
+        return base
+
     def doc_view(self, doc: Document, from_key: str | None, full: bool = False) -> dict[str, Any]:
         key = self.doc_key(doc)
-        view: dict[str, Any] = {
-            "id": doc.doc_id,
-            "title": doc.title,
-            "slug": doc.slug,
-            "locale": doc.locale,
-            "url": self.url(from_key, key) if key else "",
-            "absolute_url": self.url(None, key) if key else "",
-            "date": doc.date.isoformat().replace("+00:00", "Z") if doc.date else "",
-            "date_text": self.date_text(doc.date, doc.locale),
-            "updated": (doc.updated or doc.date).isoformat().replace("+00:00", "Z") if (doc.updated or doc.date)
-            else "",
-            "summary": self.summary(doc),
-            "tags": self.tag_views(doc.tags, doc.locale, from_key),
-            "campaign": doc.campaign or "",
-            "hero": self.image(self.plan.image(self.channel.name, doc, "hero:hero"), from_key),
-            "card": self.image(self.plan.image(self.channel.name, doc, "card:hero"), from_key),
-            "params": dict(doc.meta),
-        }
+        view = dict(self._doc_base(doc))
+        view["url"] = self.url(from_key, key) if key else ""
+        view["absolute_url"] = self.url(None, key) if key else ""
+        view["tags"] = self.tag_views(doc.tags, doc.locale, from_key)
+        view["hero"] = self.image(self.plan.image(self.channel.name, doc, "hero:hero"), from_key)
+        view["card"] = self.image(self.plan.image(self.channel.name, doc, "card:hero"), from_key)
         if full:
             view["body"] = self.body_html(doc, from_key)
             view["share"] = self.image(self.plan.image(self.channel.name, doc, "share:hero"), None)
@@ -290,12 +339,11 @@ class ContextBuilder:
                                                 "absolute_url": default["absolute_url"]}]
             else:
                 alternates = []
-            lastmod = ""
-            if out.doc is not None:
-                lastmod = (out.doc.updated or out.doc.date or None) and (out.doc.updated or out.doc.date)
-                lastmod = lastmod.isoformat().replace("+00:00", "Z") if lastmod else ""
+            lastmod = _iso(out.doc.updated or out.doc.date) if out.doc is not None else ""
             entries.append({"loc": self.url(None, out.key), "lastmod": lastmod, "alternates": alternates})
         return entries
 
 
-RenderFn = Callable[[PlannedOutput], bytes]
+def _iso(when: datetime | None) -> str:
+    """RFC 3339 with 'Z' for UTC, as Atom, sitemaps and JSON-LD want it."""
+    return when.isoformat().replace("+00:00", "Z") if when else ""

@@ -1,0 +1,76 @@
+"""Parsed Markdown bodies, and what the build needs to know of them without parsing again.
+
+Parsing is the costliest step of a warm build, so the facts other stages need
+(every link and image target with its line, the first paragraph for a
+fallback summary) are kept on disk, keyed by the document's content hash and
+the channel's Markdown rules. Tokens are parsed only for bodies that must be
+rendered anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from markdown_it.token import Token
+
+from contentpipe.config.rules import MarkdownRules
+from contentpipe.load.documents import Document
+from contentpipe.render import markdown
+
+FACTS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Facts:
+    refs: tuple[markdown.Ref, ...]
+    first_paragraph: str
+
+
+def rules_key(rules: MarkdownRules) -> str:
+    return hashlib.sha256(repr(rules).encode()).hexdigest()[:16]
+
+
+class ParsedBodies:
+    """Tokens per (document, rules) in memory; their facts also on disk, by content hash."""
+
+    def __init__(self, cache_file: Path | None) -> None:
+        self.cache_file = cache_file
+        self._tokens: dict[tuple[Path, MarkdownRules], list[Token]] = {}
+        self._stored: dict[str, list[object]] = {}
+        self._used: dict[str, list[object]] = {}
+        if cache_file is not None:
+            try:
+                data = json.loads(cache_file.read_text())
+                if data.get("version") == FACTS_VERSION:
+                    self._stored = data["facts"]
+            except (OSError, ValueError, KeyError):
+                pass
+
+    def tokens(self, doc: Document, rules: MarkdownRules) -> list[Token]:
+        key = (doc.path, rules)
+        if key not in self._tokens:
+            self._tokens[key] = markdown.parse(rules, doc.body)
+        return self._tokens[key]
+
+    def facts(self, doc: Document, rules: MarkdownRules) -> Facts:
+        key = f"{doc.sha256}:{rules_key(rules)}"
+        entry = self._used.get(key) or self._stored.get(key)
+        if entry is None:
+            tokens = self.tokens(doc, rules)
+            refs = [[r.kind, r.target, r.line] for r in markdown.references(tokens)]
+            entry = [refs, markdown.first_paragraph_text(tokens)]
+        self._used[key] = entry
+        refs_raw, first = entry
+        return Facts(tuple(markdown.Ref(str(k), str(t), int(n)) for k, t, n in refs_raw), str(first))  # type: ignore[union-attr]
+
+    def save(self) -> None:
+        """Keep the facts of this build's documents (old entries drop out)."""
+        if self.cache_file is None or self._used == self._stored:
+            return
+        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.cache_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"version": FACTS_VERSION, "facts": self._used}, ensure_ascii=False))
+        tmp.replace(self.cache_file)
