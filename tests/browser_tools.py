@@ -73,7 +73,9 @@ async (limit) => {
       what = describe(el);
     }
     if (r.right <= vw + 0.5 || (r.width === 0 && r.height === 0)) continue;
-    if (n.nodeType === Node.TEXT_NODE ? (getComputedStyle(el).overflowX !== 'visible' || clipped(el)) : clipped(el)) continue;
+    const hidden = n.nodeType === Node.TEXT_NODE
+      ? getComputedStyle(el).overflowX !== 'visible' || clipped(el) : clipped(el);
+    if (hidden) continue;
     out.push(what + ' right=' + Math.round(r.right) + 'px');
   }
   return {scroll_width: document.documentElement.scrollWidth, viewport: vw, offenders: out};

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -103,9 +102,9 @@ def test_symlink_out_of_the_project_is_refused(make_project: Callable[..., Path]
     (outside / "secret.md").write_text(article("Secret"))
     (outside / "photo.jpg").write_bytes(jpeg_bytes())
     root = make_project({"assets/a.md": article("A", body="![x](linked-photo.jpg)\n")})
-    os.symlink(outside / "secret.md", root / "assets/secret.md")
-    os.symlink(outside, root / "assets/linked-dir")
-    os.symlink(outside / "photo.jpg", root / "assets/linked-photo.jpg")
+    (root / "assets/secret.md").symlink_to(outside / "secret.md")
+    (root / "assets/linked-dir").symlink_to(outside)
+    (root / "assets/linked-photo.jpg").symlink_to(outside / "photo.jpg")
     result = Project.load(root).build()
     refused = {p.where.path.name for p in result.errors if "symlink points outside the project" in p.message}
     assert refused == {"secret.md", "linked-dir", "linked-photo.jpg"}
@@ -117,7 +116,7 @@ def test_symlink_out_of_the_project_is_refused(make_project: Callable[..., Path]
 def test_symlink_inside_the_project_is_followed(make_project: Callable[..., Path]) -> None:
     root = make_project({"shared/a.md": article("Shared")})
     (root / "assets").mkdir()
-    os.symlink(root / "shared", root / "assets/shared")
+    (root / "assets/shared").symlink_to(root / "shared")
     result = Project.load(root).build()
     assert result.ok
     assert (root / "dist/web/shared/a/index.html").is_file()

@@ -8,9 +8,9 @@ from pathlib import Path
 # tests/ must be importable; conftest.py belongs to someone else, so do it here.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import pytest  # noqa: E402
+import pytest
 
-from browser_tools import check_html, page_overflow  # noqa: E402
+from browser_tools import check_html, page_overflow
 
 
 def page(body: str, css: str = "") -> str:

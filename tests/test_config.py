@@ -96,7 +96,7 @@ def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 
 def test_missing_config_says_what_a_project_is(tmp_path: Path) -> None:
-    with pytest.raises(ProjectError, match="no contentpipe.toml here"):
+    with pytest.raises(ProjectError, match=r"no contentpipe\.toml here"):
         Project.load(tmp_path)
 
 

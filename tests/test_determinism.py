@@ -63,4 +63,4 @@ def test_deleted_document_removes_its_outputs_and_nothing_else(sample_project: P
 
 def test_no_temporary_files_are_left_behind(sample_project: Path) -> None:
     Project.load(sample_project).build()
-    assert [p for p in (sample_project / "dist").rglob(".tmp-*")] == []
+    assert list((sample_project / "dist").rglob(".tmp-*")) == []

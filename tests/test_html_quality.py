@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_tools import check_html, page_overflow
 
+from browser_tools import check_html, page_overflow
 from conftest import Built
 from contentpipe.preview import serve_in_thread
 

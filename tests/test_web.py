@@ -205,7 +205,8 @@ def test_manifest_records_every_file_with_hash_type_cache_and_sources(built_samp
         assert hashlib.sha256(data).hexdigest() == record.sha256 and len(data) == record.size
         assert record.content_type and record.cache_control
     page = built_sample.by_key["articles/route-guide/index.html"]
-    assert page.sources == ("assets/articles/route-guide.md",)
+    assert page.sources == ("assets/articles/route-guide.md", "assets/images/lantern-loop-panorama.jpg",
+                            "assets/images/lighthouse-point.jpg")
     assert page.content_type == "text/html; charset=utf-8" and "max-age=300" in page.cache_control
     rendition = next(o for o in built_sample.manifest.outputs if o.kind == "rendition")
     assert "immutable" in rendition.cache_control and rendition.sources[0].startswith("assets/images/")

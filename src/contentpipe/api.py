@@ -7,10 +7,11 @@ document with an error is left out and the rest still builds.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,6 @@ class Project:
             out = Path(out_dir).resolve()
             if (message := check_output_dir(root, out)) is not None:
                 raise ProjectError(message, SourcePos(Path(out_dir)))
-            from dataclasses import replace
             config = replace(config, out_dir=out)
         return cls(config, list(problems))
 
@@ -198,7 +198,6 @@ class Project:
         def rel_source(path: Path) -> str:
             return path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else str(path)
 
-        import hashlib
         for out, data in rendered:
             rules = out.channel.rules
             path = f"{out.channel.name}/{out.path}"
@@ -217,7 +216,7 @@ class Project:
                 sha256=hashlib.sha256(data).hexdigest(), size=len(data),
                 content_type=out.rule.content_type or content_type(out.path),
                 cache_policy=out.rule.cache, cache_control=rules.cache[out.rule.cache],
-                sources=tuple(sorted({rel_source(d.path) for d in out.sources})), locale=out.locale))
+                sources=self._sources(plan, out, rel_source), locale=out.locale))
         records += self._write_static(channels, writer, problems, result)
         cache_control = next(iter(channels.values())).rules.cache["rendition"] if channels else ""
         for name, r in sorted(plan.renditions.items()):
@@ -241,9 +240,16 @@ class Project:
         result.written, result.unchanged = writer.written, writer.unchanged
         result.manifest = manifest
 
+    @staticmethod
+    def _sources(plan: Plan, out: PlannedOutput, rel: Callable[[Path], str]) -> tuple[str, ...]:
+        """The masters an output came from: its documents, and for a document page its images too."""
+        paths = {d.path for d in out.sources}
+        if out.doc is not None:
+            paths |= {s.master.path for s in plan.images_of(out.channel.name, out.doc)}
+        return tuple(sorted(rel(p) for p in paths))
+
     def _write_static(self, channels: dict[str, Channel], writer: Writer, problems: Problems,
                       result: BuildResult) -> list[OutputRecord]:
-        import hashlib
         records = []
         for channel in channels.values():
             seen: set[str] = set()

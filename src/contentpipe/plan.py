@@ -87,11 +87,15 @@ class Plan:
     doc_keys: dict[tuple[str, Path], str] = field(default_factory=dict)  # (channel, doc) -> page key
     tag_keys: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (channel, locale, tag)
     locale_keys: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (channel, kind, locale)
+    _by_doc: dict[tuple[str, Path], list[ImageSet]] = field(default_factory=dict)
     slot_memo: dict[tuple[Path, str, str, Focal | None], tuple[tuple[Rendition, ...], str | None]] = field(
         default_factory=dict)
 
     def image(self, channel: str, doc: Document, use: str) -> ImageSet | None:
         return self.images.get((channel, doc.path, use))
+
+    def images_of(self, channel: str, doc: Document) -> list[ImageSet]:
+        return self._by_doc.get((channel, doc.path), [])
 
 
 def plan_build(site: Site, channels: dict[str, Channel], masters: Masters, problems: Problems) -> Plan:
@@ -210,8 +214,9 @@ def _plan_images(plan: Plan, channel: Channel, doc: Document, masters: Masters,
                 problems.warning(warning, where)
             for r in renditions:
                 plan.renditions.setdefault(r.name, r)
-            plan.images[(channel.name, doc.path, f"{slot.name}:{use}")] = ImageSet(
-                slot.name, master, alt or master.alt or "", renditions, slot.sizes)
+            image_set = ImageSet(slot.name, master, alt or master.alt or "", renditions, slot.sizes)
+            plan.images[(channel.name, doc.path, f"{slot.name}:{use}")] = image_set
+            plan._by_doc.setdefault((channel.name, doc.path), []).append(image_set)
 
 
 def _slots_for(slots: Mapping[str, ImageSlot], use: str) -> list[ImageSlot]:

@@ -48,7 +48,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.tree = tree
         super().__init__(*args)  # type: ignore[arg-type]
 
+    def do_HEAD(self) -> None:
+        self._answer(body=False)
+
     def do_GET(self) -> None:
+        self._answer(body=True)
+
+    def _answer(self, body: bool) -> None:
         path = urlsplit(self.path).path
         found = self.tree.lookup(path)
         if found is None:
@@ -65,7 +71,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        self.wfile.write(data)
+        if body:
+            self.wfile.write(data)
 
     def log_message(self, format: str, *args: object) -> None:
         log.info("%s %s", self.address_string(), format % args)
