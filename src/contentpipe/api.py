@@ -106,11 +106,7 @@ class Project:
         """Read and validate the project's config; raises ProjectError listing every problem."""
         root = Path(path).resolve()
         problems = Problems()
-        try:
-            config = load_config(root, problems)
-        except ProjectError as err:
-            err.problems = list(problems)  # type: ignore[attr-defined]
-            raise
+        config = load_config(root, problems)
         if out_dir is not None:
             out = Path(out_dir).resolve()
             if (message := check_output_dir(root, out)) is not None:

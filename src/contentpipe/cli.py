@@ -52,7 +52,7 @@ def _load(project: str, out: str | None) -> Project:
     try:
         return Project.load(project, out_dir=out)
     except ProjectError as err:
-        show_problems([*getattr(err, "problems", []), err.problem])
+        show_problems([*err.problems, err.problem])
         raise SystemExit(EXIT_UNUSABLE) from err
 
 

@@ -60,7 +60,12 @@ class ContentpipeError(Exception):
 
 
 class ProjectError(ContentpipeError):
-    """The project itself cannot be used (no config, unreadable config)."""
+    """The project itself cannot be used (no config, an invalid config); ``problems`` says why."""
+
+    def __init__(self, message: str, where: SourcePos, hint: str = "",
+                 problems: list[Problem] | None = None) -> None:
+        super().__init__(message, where, hint)
+        self.problems = problems or []
 
 
 class Problems:

@@ -167,7 +167,8 @@ def load_config(root: Path, problems: Problems) -> ProjectConfig:
         if t.get("url")
     }
     if len(problems.errors) > before:
-        raise ProjectError(f"{CONFIG_NAME} has {len(problems.errors) - before} problem(s)", SourcePos(path))
+        raise ProjectError(f"{CONFIG_NAME} has {len(problems.errors) - before} problem(s)", SourcePos(path),
+                           problems=problems.errors[before:])
     return ProjectConfig(
         root=root,
         file=path,
