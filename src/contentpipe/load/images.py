@@ -7,7 +7,6 @@ facts are cached by (size, mtime) in the build cache, as git does for its index.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import warnings
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 import yaml
 from PIL import Image, UnidentifiedImageError
 
+from contentpipe.cachefile import load_json, save_json
 from contentpipe.errors import ContentpipeError, Problems, SourcePos
 
 log = logging.getLogger(__name__)
@@ -61,14 +61,8 @@ class HashCache:
 
     def __init__(self, file: Path) -> None:
         self.file = file
-        self.entries: dict[str, list[Any]] = {}
+        self.entries: dict[str, list[Any]] = load_json(file, HASH_CACHE_VERSION)
         self.dirty = False
-        try:
-            data = json.loads(file.read_text())
-            if data.get("version") == HASH_CACHE_VERSION:
-                self.entries = data["entries"]
-        except (OSError, ValueError, KeyError):
-            pass
 
     def get(self, path: Path) -> list[Any] | None:
         st = path.stat()
@@ -84,10 +78,7 @@ class HashCache:
 
     def save(self) -> None:
         if self.dirty:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.file.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"version": HASH_CACHE_VERSION, "entries": self.entries}))
-            tmp.replace(self.file)
+            save_json(self.file, HASH_CACHE_VERSION, self.entries)
 
 
 def file_sha256(path: Path) -> str:

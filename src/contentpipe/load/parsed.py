@@ -10,12 +10,12 @@ rendered anew.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from markdown_it.token import Token
 
+from contentpipe.cachefile import load_json, save_json
 from contentpipe.config.rules import MarkdownRules
 from contentpipe.load.documents import Document
 from contentpipe.render import markdown
@@ -39,15 +39,8 @@ class ParsedBodies:
     def __init__(self, cache_file: Path | None) -> None:
         self.cache_file = cache_file
         self._tokens: dict[tuple[Path, MarkdownRules], list[Token]] = {}
-        self._stored: dict[str, list[object]] = {}
+        self._stored: dict[str, list[object]] = load_json(cache_file, FACTS_VERSION) if cache_file else {}
         self._used: dict[str, list[object]] = {}
-        if cache_file is not None:
-            try:
-                data = json.loads(cache_file.read_text())
-                if data.get("version") == FACTS_VERSION:
-                    self._stored = data["facts"]
-            except (OSError, ValueError, KeyError):
-                pass
 
     def tokens(self, doc: Document, rules: MarkdownRules) -> list[Token]:
         key = (doc.path, rules)
@@ -68,9 +61,5 @@ class ParsedBodies:
 
     def save(self) -> None:
         """Keep the facts of this build's documents (old entries drop out)."""
-        if self.cache_file is None or self._used == self._stored:
-            return
-        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.cache_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"version": FACTS_VERSION, "facts": self._used}, ensure_ascii=False))
-        tmp.replace(self.cache_file)
+        if self.cache_file is not None and self._used != self._stored:
+            save_json(self.cache_file, FACTS_VERSION, self._used)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import logging
 import math
 import multiprocessing
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from PIL import Image, ImageCms, ImageOps
 
+from contentpipe.cachefile import load_json, save_json
 from contentpipe.errors import Problems, SourcePos
 from contentpipe.load.images import MAX_PIXELS
 from contentpipe.renditions import Rendition, RenditionSpec
@@ -32,6 +32,7 @@ from contentpipe.renditions import Rendition, RenditionSpec
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+STORE_VERSION = 1
 _SRGB = ImageCms.createProfile("sRGB")
 
 
@@ -51,11 +52,7 @@ class RenditionStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.index_file = folder / "index.json"
-        self.index: dict[str, list[object]] = {}
-        try:
-            self.index = json.loads(self.index_file.read_text())
-        except (OSError, ValueError):
-            pass
+        self.index: dict[str, list[object]] = load_json(self.index_file, STORE_VERSION)
 
     def get(self, name: str) -> Made | None:
         entry = self.index.get(name)
@@ -68,10 +65,7 @@ class RenditionStore:
         self.index[made.name] = [made.sha256, made.size]
 
     def save(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.index_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.index, sort_keys=True))
-        tmp.replace(self.index_file)
+        save_json(self.index_file, STORE_VERSION, self.index)
 
 
 def make_renditions(renditions: Iterable[Rendition], store: RenditionStore, jobs: int,
