@@ -17,7 +17,6 @@ from typing import Any
 
 from jinja2 import (
     ChoiceLoader,
-    Environment,
     FileSystemLoader,
     PrefixLoader,
     StrictUndefined,
@@ -30,7 +29,7 @@ from jinja2 import (
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from contentpipe.errors import ContentpipeError, SourcePos
-from contentpipe.load.packs import Channel, builtin_packs_dir
+from contentpipe.load.packs import Channel
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +53,7 @@ class Templates:
             FileSystemLoader([str(d) for d in self.dirs]),
             PrefixLoader({"parent": FileSystemLoader([str(d) for d in parent_dirs])}, delimiter=":"),
         ])
-        # Packs from agencies and projects run sandboxed; the built-in packs are ours and trusted.
-        builtin = builtin_packs_dir()
-        trusted = all(d.is_relative_to(builtin) for d in channel.dirs)
-        env_class = Environment if trusted else ImmutableSandboxedEnvironment
-        self.env = env_class(
+        self.env = ImmutableSandboxedEnvironment(
             loader=loader,
             autoescape=select_autoescape(["html", "htm", "xml", "xhtml", "svg"]),
             undefined=StrictUndefined,

