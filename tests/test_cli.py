@@ -41,6 +41,18 @@ def test_build_json_summary_counts_outputs(make_project: Callable[..., Path]) ->
     assert again["channels"]["web"]["written"] == 0 and again["files"]["unchanged"] == 8
 
 
+def test_out_writes_elsewhere_and_leaves_the_default_folder_alone(make_project: Callable[..., Path],
+                                                                   tmp_path: Path) -> None:
+    root = make_project({"assets/a.md": article("A")})
+    done = run("build", str(root), "--out", str(tmp_path / "elsewhere"), "--channel", "web")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "elsewhere/web/a/index.html").is_file()
+    assert (tmp_path / "elsewhere/manifest.json").is_file()
+    assert not (root / "dist").exists()
+    refused = run("build", str(root), "--out", str(root))
+    assert refused.returncode == 2 and "would contain the project itself" in refused.stderr
+
+
 def test_strict_fails_on_warnings(make_project: Callable[..., Path]) -> None:
     from conftest import jpeg_bytes
 

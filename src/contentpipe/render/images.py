@@ -26,7 +26,6 @@ from PIL import Image, ImageCms, ImageOps
 
 from contentpipe.cachefile import load_json, save_json
 from contentpipe.errors import Problems, SourcePos
-from contentpipe.load.images import MAX_PIXELS
 from contentpipe.renditions import Rendition, RenditionSpec
 
 log = logging.getLogger(__name__)
@@ -126,8 +125,7 @@ def _render_master_safe(path: str, specs: list[tuple[str, RenditionSpec]],
 
 def render_master(path: Path, specs: list[tuple[str, RenditionSpec]], out_dir: Path) -> list[tuple[str, str, int]]:
     with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+        warnings.simplefilter("error", Image.DecompressionBombWarning)  # the header check ran already
         with Image.open(path) as opened:
             img = _decode(opened, specs)
     made = []
