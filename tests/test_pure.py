@@ -20,7 +20,7 @@ ALL = frozenset({"jpeg", "png", "webp", "avif"})
 
 def master(w: int, h: int, fmt: str = "JPEG", alpha: bool = False, focal: Focal | None = None) -> ImageMaster:
     return ImageMaster(Path("/p/assets/x.jpg"), PurePosixPath("assets/x.jpg"), "ab" * 32, w, h, fmt, alpha,
-                       None, focal, "", "")
+                       False, None, focal, "", "")
 
 
 def slot(**kw: object) -> ImageSlot:
@@ -78,7 +78,7 @@ def test_transparent_png_gets_png_instead_of_jpeg_and_names_are_content_addresse
                          None, ALL)
     assert [r.name for r in again] == [r.name for r in renditions]
     other = ImageMaster(Path("/p/assets/x.jpg"), PurePosixPath("assets/x.jpg"), "cd" * 32, 800, 800, "PNG",
-                        True, None, None, "", "")
+                        True, False, None, None, "", "")
     assert plan_slot(other, slot(widths=(400,), formats=("webp",)), None, ALL)[0][0].name != renditions[0].name
 
 

@@ -19,12 +19,24 @@ from contentpipe.errors import Problems, SourcePos
 
 PER = ("document", "locale", "tag", "site")
 FORMATS = ("avif", "webp", "jpeg", "png")
+FITS = ("scale", "fill", "pad")
+METADATA = ("credit", "rights")
 PLACEHOLDERS: dict[str, frozenset[str]] = {
     "document": frozenset({"locale", "locale_dir", "dir", "slug"}),
     "locale": frozenset({"locale", "locale_dir", "page_dir"}),
     "tag": frozenset({"locale", "locale_dir", "tag", "page_dir"}),
     "site": frozenset(),
 }
+
+def _colour(value: str) -> tuple[int, int, int] | None:
+    """'#1a2b3c' -> (26, 43, 60); None when it is not a 6-digit hex colour."""
+    if len(value) == 7 and value[0] == "#":
+        try:
+            return (int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16))
+        except ValueError:
+            return None
+    return None
+
 
 def _ratio(value: str) -> float | None:
     """'16:9' -> 1.777...; None when it is not a ratio of two positive numbers."""
@@ -51,7 +63,13 @@ IMAGE_SLOT = Table({
     "size": Field("size", None, check=in_range(16, 8192)),
     "aspect": Field("str", None, check=lambda v: None if _ratio(v) else "must be 'W:H' like '16:9'",
                     doc="crop every width to this aspect ratio around the focal point"),
-    "fit": Field("str", None, choices=("scale", "fill")),
+    "fit": Field("str", None, choices=FITS,
+                 doc="scale: fit inside, keep the whole image; fill: crop around the focal point; pad: fit "
+                     "inside and pad to the exact size with background"),
+    "background": Field("str", "#ffffff", check=lambda v: None if _colour(v) is not None or v == "transparent"
+                        else "must be '#rrggbb' or 'transparent'", doc="pad colour"),
+    "metadata": Field("list[str]", [], choices=METADATA,
+                      doc="what renditions keep: credit -> EXIF Artist, rights -> EXIF Copyright; nothing else"),
     "formats": Field("list[str]", ["jpeg"], choices=FORMATS),
     "quality": Table(each=Field("int", check=in_range(1, 100))),
     "sizes": Field("str", "100vw", doc="the HTML sizes attribute for srcset"),
@@ -112,6 +130,8 @@ class ImageSlot:
     quality: Mapping[str, int]
     sizes: str
     upscale: bool
+    background: str = "#ffffff"  # "#rrggbb" or "transparent" (pad)
+    metadata: tuple[str, ...] = ()  # sidecar fields written into the renditions' EXIF
 
 
 @dataclass(frozen=True)
@@ -184,13 +204,17 @@ def build_rules(name: str, merged: Mapping[str, Any], origin: Mapping[str, Sourc
         if not widths and not size:
             problems.error(f"image slot '{slot}' needs widths or size", where)
             continue
+        if raw.get("fit") == "pad" and not (size or raw.get("aspect")):
+            problems.error(f"image slot '{slot}': fit = 'pad' needs size or aspect", where)
+            continue
         images[slot] = ImageSlot(
             name=slot, widths=tuple(sorted(set(widths))), size=tuple(size) if size else None,
             aspect=_ratio(raw["aspect"]) if raw.get("aspect") else None,
             fit=raw.get("fit") or ("fill" if size or raw.get("aspect") else "scale"),
             formats=tuple(raw.get("formats") or ("jpeg",)),
             quality=MappingProxyType({**DEFAULT_QUALITY, **raw.get("quality", {})}),
-            sizes=raw.get("sizes", "100vw"), upscale=raw.get("upscale", False))
+            sizes=raw.get("sizes", "100vw"), upscale=raw.get("upscale", False),
+            background=raw.get("background", "#ffffff"), metadata=tuple(raw.get("metadata", ())))
     cache = {**DEFAULT_CACHE, **merged.get("cache", {})}
     for kind, rule in outputs.items():
         if rule.cache not in cache:

@@ -22,11 +22,14 @@ from contentpipe.errors import ContentpipeError, Problems, SourcePos
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP",
-                  ".gif": "GIF", ".avif": "AVIF", ".tif": "TIFF", ".tiff": "TIFF"}
+                  ".gif": "GIF", ".avif": "AVIF", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
+# Image files we recognise but cannot use as masters: an error names them rather than a silent skip.
+UNSUPPORTED_SUFFIXES = (".heic", ".heif", ".jxl", ".svg", ".psd", ".raw", ".cr2", ".cr3", ".nef", ".arw",
+                        ".dng", ".eps", ".ico")
 SIDECAR_KEYS = ("alt", "focal_point", "credit", "rights")
 MAX_PIXELS = 80_000_000  # beyond this a master is treated as a decompression bomb
 _ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
-HASH_CACHE_VERSION = 1
+HASH_CACHE_VERSION = 2
 
 _yaml_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -46,6 +49,7 @@ class ImageMaster:
     height: int
     format: str
     has_alpha: bool
+    animated: bool
     alt: str | None
     focal: Focal | None
     credit: str
@@ -86,8 +90,12 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def read_header(path: Path) -> tuple[int, int, str, bool]:
-    """(width, height) as displayed, the real format and transparency; refuses lies, bombs, junk."""
+def read_header(path: Path) -> tuple[int, int, str, bool, bool]:
+    """(width, height) as displayed, the real format, transparency and animation.
+
+    Refuses decompression bombs, files whose extension lies about their format and
+    anything Pillow cannot identify, each with a message naming the file.
+    """
     where = SourcePos(path)
     try:
         with warnings.catch_warnings():
@@ -96,6 +104,7 @@ def read_header(path: Path) -> tuple[int, int, str, bool]:
                 fmt = im.format or "?"
                 w, h = im.size
                 alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+                animated = bool(getattr(im, "is_animated", False))
                 orientation = im.getexif().get(0x0112, 1) if fmt in ("JPEG", "WEBP", "PNG", "TIFF") else 1
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise ContentpipeError(f"refused as a decompression bomb: {err}", where) from err
@@ -112,7 +121,7 @@ def read_header(path: Path) -> tuple[int, int, str, bool]:
                                f"{MAX_PIXELS / 1e6:.0f} MP limit; refused as a decompression bomb", where)
     if orientation in _ROTATED:
         w, h = h, w
-    return w, h, fmt, alpha
+    return w, h, fmt, alpha, animated
 
 
 def parse_focal(value: object, where: SourcePos) -> Focal:
@@ -184,8 +193,10 @@ def load_image(path: Path, project_root: Path, cache: HashCache, problems: Probl
     if not sidecar.exists():
         sidecar = path.with_name(path.name + ".yaml")
     meta = read_sidecar(sidecar, problems) if sidecar.exists() else {}
-    sha, w, h, fmt, alpha = facts
+    sha, w, h, fmt, alpha, animated = facts
+    if animated:
+        problems.warning("animated image: renditions use its first frame", SourcePos(path))
     return ImageMaster(path=path, rel=PurePosixPath(path.relative_to(project_root).as_posix()),
-                       sha256=sha, width=w, height=h, format=fmt, has_alpha=alpha, alt=meta.get("alt"),
-                       focal=meta.get("focal_point"), credit=meta.get("credit", ""),
+                       sha256=sha, width=w, height=h, format=fmt, has_alpha=alpha, animated=animated,
+                       alt=meta.get("alt"), focal=meta.get("focal_point"), credit=meta.get("credit", ""),
                        rights=meta.get("rights", ""))

@@ -15,7 +15,7 @@ from contentpipe.config.project import ProjectConfig
 from contentpipe.config.rules import MarkdownRules
 from contentpipe.errors import ContentpipeError, Problems, SourcePos
 from contentpipe.load.documents import MARKDOWN_SUFFIXES, Document, parse_document, resolve_ref
-from contentpipe.load.images import IMAGE_SUFFIXES, HashCache, ImageMaster, load_image
+from contentpipe.load.images import IMAGE_SUFFIXES, UNSUPPORTED_SUFFIXES, HashCache, ImageMaster, load_image
 from contentpipe.load.parsed import ParsedBodies
 from contentpipe.load.walk import walk_files
 
@@ -57,6 +57,10 @@ def load_masters(config: ProjectConfig, problems: Problems, drafts: bool | None 
                 images[path] = image
         elif suffix in SIDECAR_SUFFIXES:
             sidecars.append(path)
+        elif suffix in UNSUPPORTED_SUFFIXES:
+            image_files.add(path)
+            problems.error(f"{suffix[1:].upper()} is not a supported master image format",
+                           SourcePos(path), hint="convert it to JPEG, PNG, WebP or AVIF")
     for sidecar in sidecars:
         if sidecar.with_suffix("") not in image_files:
             problems.warning(f"sidecar without an image (no {sidecar.with_suffix('').name})",
