@@ -140,7 +140,11 @@ class Project:
         lap("plan")
 
         store = RenditionStore(cfg.cache_dir / "renditions")
-        made, encoded = make_renditions(plan.renditions.values(), store, cfg.jobs, problems, progress)
+        made, encoded, failed = make_renditions(plan.renditions.values(), store, cfg.jobs, problems, progress)
+        if failed:  # a master whose header was fine but whose pixels are not: drop its documents, plan again
+            masters = masters.without_images(failed, self.root, problems)
+            plan = plan_build(cfg.site, loaded, masters, problems)
+            result.documents = len(masters.documents)
         result.renditions, result.renditions_encoded = len(plan.renditions), encoded
         lap("renditions")
 

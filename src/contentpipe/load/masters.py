@@ -7,7 +7,7 @@ are resolved relative to the document and must exist inside the project.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -32,6 +32,14 @@ class Masters:
 
     def by_path(self) -> dict[Path, Document]:
         return {d.path: d for d in self.documents}
+
+    def without_images(self, failed: set[Path], root: Path, problems: Problems) -> Masters:
+        """These masters minus images that failed to decode, and minus the documents using them."""
+        images = {p: m for p, m in self.images.items() if p not in failed}
+        known = {d.path for d in self.documents}
+        documents = tuple(d for d in self.documents
+                          if _check_references(d, self.parsed, root, images, known, problems))
+        return replace(self, documents=documents, images=images)
 
 
 def load_masters(config: ProjectConfig, problems: Problems, drafts: bool | None = None) -> Masters:

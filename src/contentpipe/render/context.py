@@ -107,6 +107,10 @@ class ContextBuilder:
             "sizes": image_set.sizes,
             "sources": [{"type": rs[0].mime, "srcset": srcset(rs)}
                         for fmt, rs in by_format.items() if fmt != fallback_fmt],
+            "renditions": [{"url": self.url(from_key, urls.media_key(r.name)),
+                            "absolute_url": self.url(None, urls.media_key(r.name)),
+                            "width": r.width, "height": r.height, "type": r.mime, "format": r.spec.format}
+                           for r in image_set.renditions],
             "credit": image_set.master.credit,
             "rights": image_set.master.rights,
         }

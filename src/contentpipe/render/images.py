@@ -68,10 +68,15 @@ class RenditionStore:
         save_json(self.index_file, STORE_VERSION, self.index)
 
 
-def make_renditions(renditions: Iterable[Rendition], store: RenditionStore, jobs: int,
-                    problems: Problems, progress: Progress | None = None) -> tuple[dict[str, Made], int]:
-    """Every rendition made or found in the store; returns them by name and how many were encoded."""
+def make_renditions(renditions: Iterable[Rendition], store: RenditionStore, jobs: int, problems: Problems,
+                    progress: Progress | None = None) -> tuple[dict[str, Made], int, set[Path]]:
+    """Every rendition made or found in the store.
+
+    Returns them by name, how many were encoded, and the masters that could not
+    be decoded (each reported as an error naming the master).
+    """
     done: dict[str, Made] = {}
+    failed: set[Path] = set()
     todo: dict[Path, list[Rendition]] = defaultdict(list)
     for r in renditions:
         if (made := store.get(r.name)) is not None:
@@ -79,7 +84,7 @@ def make_renditions(renditions: Iterable[Rendition], store: RenditionStore, jobs
         else:
             todo[r.master.path].append(r)
     if not todo:
-        return done, 0
+        return done, 0, failed
     store.folder.mkdir(parents=True, exist_ok=True)
     tasks = [(str(path), [(r.name, r.spec) for r in rs], str(store.folder)) for path, rs in sorted(todo.items())]
     total, count, encoded = sum(len(t[1]) for t in tasks), 0, 0
@@ -88,6 +93,7 @@ def make_renditions(renditions: Iterable[Rendition], store: RenditionStore, jobs
         nonlocal count, encoded
         if isinstance(result, str):
             problems.error(result, SourcePos(Path(path)))
+            failed.add(Path(path))
             count += len(todo[Path(path)])
         else:
             for name, sha, size in result:
@@ -110,7 +116,7 @@ def make_renditions(renditions: Iterable[Rendition], store: RenditionStore, jobs
             for fut in as_completed(futures):
                 collect(futures[fut], fut.result())
     store.save()
-    return done, encoded
+    return done, encoded, failed
 
 
 def _render_master_safe(path: str, specs: list[tuple[str, RenditionSpec]],
