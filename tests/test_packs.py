@@ -150,3 +150,24 @@ def test_template_errors_name_template_file_and_line(make_project: Callable[...,
     assert ("p.html", 3, "template syntax error") in errors
     assert len(result.errors) == 2  # reported once, not once per document
     assert (root / "dist/web/index.html").is_file()  # the other outputs still build
+
+
+def test_an_extending_pack_can_switch_inherited_image_slots_off(make_project: Callable[..., Path]) -> None:
+    from conftest import jpeg_bytes
+
+    root = make_project({
+        "assets/a.md": article("Alpha", "hero: p.jpg\n"),
+        "assets/p.jpg": jpeg_bytes((2000, 1200)),
+        "channels/web/channel.toml": '[channel]\nextends = "web"\n'
+                                     '[images.card]\nformats = []\n[images.share]\nformats = []\n'
+                                     '[images.hero]\nformats = ["webp", "jpeg"]\n',
+    })
+    result = Project.load(root).build()
+    assert result.ok, [str(p) for p in result.problems]
+    assert result.manifest is not None
+    specs = sorted(o.extra["spec"].split("|")[0] + "|" + o.extra["spec"].split("|")[2]
+                   for o in result.manifest.outputs if o.kind == "rendition")
+    assert specs == ["1600x960|jpeg", "1600x960|webp", "480x288|jpeg", "480x288|webp", "960x576|jpeg",
+                     "960x576|webp"]
+    page = BeautifulSoup((root / "dist/web/a/index.html").read_text(), "lxml")
+    assert page.select_one("meta[property='og:image']") is None

@@ -211,7 +211,7 @@ def build_rules(name: str, merged: Mapping[str, Any], origin: Mapping[str, Sourc
             name=slot, widths=tuple(sorted(set(widths))), size=tuple(size) if size else None,
             aspect=_ratio(raw["aspect"]) if raw.get("aspect") else None,
             fit=raw.get("fit") or ("fill" if size or raw.get("aspect") else "scale"),
-            formats=tuple(raw.get("formats") or ("jpeg",)),
+            formats=tuple(raw.get("formats", ("jpeg",))),  # [] switches an inherited slot off
             quality=MappingProxyType({**DEFAULT_QUALITY, **raw.get("quality", {})}),
             sizes=raw.get("sizes", "100vw"), upscale=raw.get("upscale", False),
             background=raw.get("background", "#ffffff"), metadata=tuple(raw.get("metadata", ())))
