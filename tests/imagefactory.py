@@ -125,3 +125,8 @@ def bomb_png(width: int = 30_000, height: int = 30_000) -> bytes:
 
 def colour_near(pixel: tuple[int, ...], target: tuple[int, int, int], tolerance: int = 40) -> bool:
     return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], target, strict=True))
+
+
+def grey16_png(size: tuple[int, int] = (600, 400), level: int = 30000) -> bytes:
+    """A 16-bit greyscale PNG (mode I;16) at ``level`` of 65535."""
+    return encode(Image.new("I;16", size, level), "PNG")

@@ -152,6 +152,15 @@ def test_palette_png_and_animated_gif(shots: Callable[..., Path]) -> None:
     assert renditions(result, "flat.png")
 
 
+def test_16_bit_greyscale_is_scaled_not_clipped(shots: Callable[..., Path]) -> None:
+    result = build(shots({"scan.png": f.grey16_png(level=30000)}))
+    found = renditions(result, "scan.png", "|webp|")
+    assert found
+    for path, _ in found:
+        r, g, b = opened(path).convert("RGB").getpixel((10, 10))
+        assert abs(r - 30000 / 257) <= 3 and r == g == b, (r, g, b)
+
+
 def test_exact_size_crops_keep_the_focal_point(shots: Callable[..., Path]) -> None:
     wide = f.encode(f.marked((3000, 1000), (0.9, 0.5), radius=60), "JPEG", quality=92)
     root = shots({"right.jpg": wide, "nofocal.jpg": wide},

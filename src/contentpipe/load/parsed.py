@@ -21,6 +21,7 @@ from contentpipe.load.documents import Document
 from contentpipe.render import markdown
 
 FACTS_VERSION = 1
+KEEP_TOKENS = 64  # a page and its feed entry reuse a parse; a whole site's tokens would cost hundreds of MB
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,15 @@ class ParsedBodies:
         self._used: dict[str, list[object]] = {}
 
     def tokens(self, doc: Document, rules: MarkdownRules) -> list[Token]:
+        """Parsed tokens; only the last few are kept (a token stream weighs ~100x its text)."""
         key = (doc.path, rules)
-        if key not in self._tokens:
-            self._tokens[key] = markdown.parse(rules, doc.body)
-        return self._tokens[key]
+        tokens = self._tokens.pop(key, None)
+        if tokens is None:
+            tokens = markdown.parse(rules, doc.body)
+        self._tokens[key] = tokens
+        while len(self._tokens) > KEEP_TOKENS:
+            del self._tokens[next(iter(self._tokens))]
+        return tokens
 
     def facts(self, doc: Document, rules: MarkdownRules) -> Facts:
         key = f"{doc.sha256}:{rules_key(rules)}"

@@ -86,7 +86,9 @@ def make_renditions(renditions: Iterable[Rendition], store: RenditionStore, jobs
     if not todo:
         return done, 0, failed
     store.folder.mkdir(parents=True, exist_ok=True)
-    tasks = [(str(path), [(r.name, r.spec) for r in rs], str(store.folder)) for path, rs in sorted(todo.items())]
+    # largest masters first, so the last tasks are short and both workers finish together
+    order = sorted(todo.items(), key=lambda kv: (-kv[1][0].master.width * kv[1][0].master.height, kv[0]))
+    tasks = [(str(path), [(r.name, r.spec) for r in rs], str(store.folder)) for path, rs in order]
     total, count, encoded = sum(len(t[1]) for t in tasks), 0, 0
 
     def collect(path: str, result: list[tuple[str, str, int]] | str) -> None:
@@ -136,8 +138,13 @@ def render_master(path: Path, specs: list[tuple[str, RenditionSpec]], out_dir: P
         with Image.open(path) as opened:
             img = _decode(opened, specs)
     made = []
-    for name, spec in sorted(specs, key=lambda s: -s[1].width * s[1].height):
-        made.append((name, *_write(out_dir / name, encode(transform(img, spec), spec))))
+    resized: dict[tuple[object, ...], Image.Image] = {}  # one resize per geometry, shared by its formats
+    for name, spec in sorted(specs, key=lambda s: (-s[1].width * s[1].height, s[1].key())):
+        geometry = (spec.width, spec.height, spec.crop, spec.pad, spec.background if spec.pad else None,
+                    spec.format == "jpeg" and spec.pad is not None)
+        if geometry not in resized:
+            resized = {geometry: transform(img, spec)}  # largest first: earlier sizes are not needed again
+        made.append((name, *_write(out_dir / name, encode(resized[geometry], spec))))
     return made
 
 
@@ -189,6 +196,8 @@ def _decode(im: Image.Image, specs: list[tuple[str, RenditionSpec]]) -> Image.Im
                 img = converted
         except (ImageCms.PyCMSError, OSError, ValueError) as err:
             log.warning("%s: embedded colour profile ignored (%s)", getattr(im, "filename", "?"), err)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey: scale to 8 bits (convert() would clip)
+        img = img.point(lambda v: v / 256).convert("L")
     target = "RGBA" if has_alpha else "RGB"
     if img.mode != target:
         img = img.convert(target)
