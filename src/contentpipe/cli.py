@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -132,6 +133,66 @@ def channels_cmd(project: str) -> None:
                 click.echo(f"{'':12}   {kind:10} per {rule.per:9} {rule.path}")
     show_problems(list(problems))
     sys.exit(EXIT_PROBLEMS if problems.errors else EXIT_OK)
+
+
+@cli.command()
+@click.argument("project", default=".", type=click.Path(file_okay=False))
+@click.option("--target", "target_name", metavar="NAME", help="A [targets.NAME] table of contentpipe.toml.")
+@click.option("--to", "target_url", metavar="URL", help="s3://bucket/prefix[?endpoint=...&path_style=true] or "
+              "file:///folder. Default: the folder published/ in the project.")
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder of the build to publish.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (uploads with reasons, deletes) and change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@click.option("--max-deletes", default=256, show_default=True, type=click.IntRange(min=0),
+              help="Refuse the whole publish if it would delete more objects than this.")
+@click.option("--no-delete", is_flag=True, help="Never delete stale objects.")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64), help="Parallel uploads.")
+def publish(project: str, target_name: str | None, target_url: str | None, out: str | None, dry_run: bool,
+            as_json: bool, max_deletes: int, no_delete: bool, concurrency: int) -> None:
+    """Publish the last build of PROJECT: upload only what changed, renditions before pages, deletes last."""
+    from contentpipe.publish.run import PublishOptions
+    from contentpipe.publish.run import publish as run_publish
+    from contentpipe.publish.store import PublishError
+    from contentpipe.publish.target import resolve_target
+
+    proj = _load(project, out)
+    options = PublishOptions(dry_run=dry_run, delete=not no_delete, max_deletes=max_deletes,
+                             concurrency=concurrency)
+    try:
+        store, options = resolve_target(proj.config, target_name, target_url, options)
+    except PublishError as err:
+        err_console.print(f"error: {err}", style="red", markup=False)
+        raise SystemExit(EXIT_UNUSABLE) from err
+    try:
+        result = run_publish(proj.config.out_dir, store, options)
+    except PublishError as err:
+        if as_json:
+            click.echo(json.dumps({"ok": False, "target": store.url, "error": str(err)}, indent=2))
+        err_console.print(f"error: {err}", style="red", markup=False)
+        raise SystemExit(EXIT_PROBLEMS) from err
+    if as_json:
+        click.echo(json.dumps(result.summary(), indent=2, ensure_ascii=False))
+    else:
+        _show_publish(result)
+    raise SystemExit(EXIT_OK if result.ok else EXIT_PROBLEMS)
+
+
+def _show_publish(result: Any) -> None:
+    plan = result.plan
+    if result.dry_run:
+        for up in plan.uploads:
+            click.echo(f"upload  {up.key}  ({up.reason})")
+        for key in plan.deletes:
+            click.echo(f"delete  {key}")
+        err_console.print(f"dry run for {result.target}: {len(plan.uploads)} to upload ({result.bytes:,} bytes), "
+                          f"{len(plan.deletes)} to delete, {plan.unchanged} unchanged; nothing was changed")
+        return
+    for key, error in result.failures:
+        err_console.print(f"failed: {key}: {error}", style="red", markup=False)
+    verdict = "[green]published[/]" if result.ok else "[red]publish incomplete[/]"
+    err_console.print(f"{verdict} to {result.target}: {len(result.uploaded)} uploaded ({result.bytes:,} bytes), "
+                      f"{len(result.deleted)} deleted, {plan.unchanged} unchanged, {len(result.failures)} failed "
+                      f"in {result.seconds:.2f}s")
 
 
 @cli.command()

@@ -59,7 +59,8 @@ TARGET = Table({
     "profile": Field("str", None, doc="AWS shared-config profile"),
     "acl": Field("str", "private", choices=("private", "public-read", "bucket-owner-full-control")),
     "path_style": Field("bool", False, doc="path-style addressing, needed by some S3 servers"),
-    "cache": Table(each=Field("str"), doc="glob pattern -> Cache-Control"),
+    "cache": Table(each=Field("str"), doc="glob on the published key -> Cache-Control (first match wins)"),
+    "compress": Field("str", "", choices=("", "gzip"), doc="pre-compress text objects (Content-Encoding)"),
 })
 
 PROJECT_SCHEMA = Table({
@@ -111,6 +112,7 @@ class Target:
     acl: str = "private"
     path_style: bool = False
     cache: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    compress: str = ""
 
 
 @dataclass(frozen=True)

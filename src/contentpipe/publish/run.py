@@ -1,0 +1,215 @@
+"""Run a publish: read the last build's manifest, ask the target what it holds, plan, then
+upload phase by phase and delete last. A dry run stops after the plan.
+
+Only the manifest of a build without errors is published. More deletions than
+``max_deletes`` refuse the whole publish before anything is touched. A phase
+with a failed upload stops the publish before the next phase (so no page goes
+up without its images) and before any deletion; what did arrive is recorded in
+the target's state, so running the publish again sends only the rest.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import gzip
+import hashlib
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contentpipe import urls
+from contentpipe.manifest import Manifest
+from contentpipe.publish.plan import LocalObject, PublishPlan, make_plan, needs_head
+from contentpipe.publish.store import META_HEADERS, META_SHA, ObjectStore, PublishError, merge_state
+
+log = logging.getLogger(__name__)
+
+COMPRESSIBLE = ("text/", "application/json", "application/xml", "application/atom+xml", "application/ld+json",
+                "image/svg+xml", "application/manifest+json")
+RETRIES = 2  # attempts per object on top of botocore's own retries, for errors that still get through
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    dry_run: bool = False
+    delete: bool = True
+    max_deletes: int = 256
+    concurrency: int = 8
+    cache_rules: Mapping[str, str] = field(default_factory=dict)  # glob on the key -> Cache-Control
+    compress: str = ""  # "" or "gzip": pre-compressed text with Content-Encoding
+
+
+@dataclass
+class PublishResult:
+    target: str
+    plan: PublishPlan
+    dry_run: bool = False
+    uploaded: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    bytes: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok, "target": self.target, "dry_run": self.dry_run,
+            "uploaded": len(self.uploaded) if not self.dry_run else 0,
+            "deleted": len(self.deleted), "unchanged": self.plan.unchanged,
+            "planned": {"uploads": len(self.plan.uploads), "deletes": len(self.plan.deletes)},
+            "bytes": self.bytes, "seconds": round(self.seconds, 3),
+            "failures": [{"key": k, "error": e} for k, e in self.failures],
+            "plan": self.plan.to_json() if self.dry_run else None,
+        }
+
+
+def read_build(out_dir: Path) -> Manifest:
+    manifest = Manifest.read(out_dir / urls.MANIFEST_NAME)
+    if manifest is None:
+        raise PublishError(f"no build in {out_dir}: run 'contentpipe build' first")
+    if manifest.errors:
+        raise PublishError(f"the last build in {out_dir} had {manifest.errors} error(s); "
+                           "fix them and build again before publishing")
+    return manifest
+
+
+def local_objects(manifest: Manifest, out_dir: Path, options: PublishOptions, scratch: Path) -> list[LocalObject]:
+    """What each output will be on the target: bytes (maybe compressed), hashes and headers."""
+    objects = []
+    for record in manifest.outputs:
+        path = out_dir / record.path
+        data = path.read_bytes()
+        headers = {"Content-Type": record.content_type,
+                   "Cache-Control": _cache_control(record.key, record.cache_control, options.cache_rules)}
+        if options.compress == "gzip" and record.content_type.startswith(COMPRESSIBLE):
+            data = gzip.compress(data, compresslevel=9, mtime=0)  # mtime=0: the same bytes every build
+            path = scratch / record.path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            headers["Content-Encoding"] = "gzip"
+        objects.append(LocalObject(
+            key=record.key, path=str(path), sha256=hashlib.sha256(data).hexdigest(),
+            md5=hashlib.md5(data, usedforsecurity=False).hexdigest(), size=len(data), headers=headers,
+            kind=record.kind))
+    return objects
+
+
+def _cache_control(key: str, default: str, rules: Mapping[str, str]) -> str:
+    for pattern, value in rules.items():  # first match wins, in the order of the target's table
+        if fnmatch.fnmatchcase(key, pattern):
+            return value
+    return default
+
+
+def publish(out_dir: Path, store: ObjectStore, options: PublishOptions,
+            progress: Progress | None = None) -> PublishResult:
+    started = time.perf_counter()
+    manifest = read_build(out_dir)
+    with tempfile.TemporaryDirectory(prefix="contentpipe-publish-") as scratch:
+        local = local_objects(manifest, out_dir, options, Path(scratch))
+        by_key = {o.key: o for o in local}
+        remote = _ask(store, lambda: merge_state(store.list(), store.read_state()))
+        unsure = [o.key for o in local if o.key in remote and needs_head(o, remote[o.key])]
+
+        def head(key: str) -> Any:
+            try:
+                return store.head(key)
+            except Exception as err:  # cannot tell: it will be uploaded again, which is always safe
+                log.warning("%s: cannot read its metadata (%s); it will be uploaded", key, err)
+                return None
+
+        with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
+            for key, found in zip(unsure, pool.map(head, unsure), strict=True):
+                if found is not None:
+                    remote[key] = found
+        plan = make_plan(local, remote, delete=options.delete)
+        result = PublishResult(store.url, plan, dry_run=options.dry_run)
+        if len(plan.deletes) > options.max_deletes:
+            raise PublishError(f"the publish would delete {len(plan.deletes)} objects under {store.url}, more "
+                               f"than --max-deletes {options.max_deletes}; nothing was changed",
+                               ) from None
+        if options.dry_run:
+            result.bytes = sum(by_key[u.key].size for u in plan.uploads)
+            result.seconds = time.perf_counter() - started
+            return result
+        state = {k: [r.sha256, r.header_digest, r.etag, r.size] for k, r in remote.items()
+                 if r.sha256 and r.header_digest}
+        try:
+            _upload(store, plan, by_key, options, result, state, progress)
+            if not result.failures and plan.deletes:
+                try:
+                    result.deleted = store.delete(plan.deletes)
+                except Exception as err:  # reported; the uploads stand
+                    result.failures.append(("(deletes)", f"{type(err).__name__}: {err}"))
+                result.failures += [(k, "not deleted") for k in plan.deletes if k not in set(result.deleted)]
+        finally:
+            try:
+                store.write_state({k: v for k, v in state.items() if k in by_key})
+            except Exception as err:  # the next publish then checks objects one by one: slower, still right
+                result.failures.append(("(state)", f"{type(err).__name__}: {err}"))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _ask(store: ObjectStore, call: Callable[[], Any]) -> Any:
+    """Run a whole-target request; turn what boto3 raises into a PublishError naming the target."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    try:
+        return call()
+    except NoCredentialsError as err:
+        raise PublishError("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                           "a profile (AWS_PROFILE or the target's profile), or use an instance role") from err
+    except ClientError as err:
+        code = err.response.get("Error", {}).get("Code", "")
+        if code == "NoSuchBucket":
+            raise PublishError(f"{store.url}: the bucket does not exist") from err
+        if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"):
+            raise PublishError(f"{store.url}: access denied ({code}); check the credentials and policy") from err
+        raise PublishError(f"{store.url}: {code or err}") from err
+    except BotoCoreError as err:
+        raise PublishError(f"cannot reach {store.url}: {err}") from err
+
+
+def _upload(store: ObjectStore, plan: PublishPlan, by_key: dict[str, LocalObject], options: PublishOptions,
+            result: PublishResult, state: dict[str, list[Any]], progress: Progress | None) -> None:
+    total, done = len(plan.uploads), 0
+
+    def send(key: str) -> tuple[str, str | None, str]:
+        obj = by_key[key]
+        meta = {META_SHA: obj.sha256, META_HEADERS: obj.header_digest}
+        for attempt in range(RETRIES):
+            try:
+                return key, store.put(key, Path(obj.path), obj.headers, meta), ""
+            except Exception as err:  # reported per object; the publish goes on with the others
+                if attempt == RETRIES - 1:
+                    return key, None, f"{type(err).__name__}: {err}"
+                time.sleep(0.5 * 2 ** attempt)
+        raise AssertionError("unreachable")
+
+    with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
+        for phase in plan.by_phase():
+            for key, etag, error in pool.map(send, [u.key for u in phase]):
+                done += 1
+                if etag is None:
+                    result.failures.append((key, error))
+                    log.error("upload failed: %s: %s", key, error)
+                else:
+                    obj = by_key[key]
+                    result.uploaded.append(key)
+                    result.bytes += obj.size
+                    state[key] = [obj.sha256, obj.header_digest, etag, obj.size]
+                if progress:
+                    progress("upload", done, total)
+            if result.failures:
+                log.error("stopping before the next phase: %d upload(s) failed", len(result.failures))
+                return
