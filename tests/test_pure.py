@@ -125,3 +125,37 @@ def test_tag_slug_for_non_latin_tags_is_stable_and_safe() -> None:
     assert tag_slug("how-to") == "how-to"
     assert tag_slug("夜市") == tag_slug("夜市") != tag_slug("小吃")
     assert tag_slug("夜市").startswith("tag-")
+
+
+@pytest.mark.parametrize(("name", "ctype"), [
+    ("a/index.html", "text/html; charset=utf-8"), ("s.css", "text/css; charset=utf-8"),
+    ("app.js", "text/javascript; charset=utf-8"), ("feed.json", "application/json"),
+    ("sitemap.xml", "application/xml; charset=utf-8"), ("notes.txt", "text/plain; charset=utf-8"),
+    ("mail.eml", "message/rfc822"), ("x.JPG", "image/jpeg"), ("x.png", "image/png"), ("x.webp", "image/webp"),
+    ("x.avif", "image/avif"), ("logo.svg", "image/svg+xml"), ("favicon.ico", "image/vnd.microsoft.icon"),
+    ("f.woff2", "font/woff2"), ("blob", "application/octet-stream"),
+])
+def test_content_types_come_from_our_own_table(name: str, ctype: str) -> None:
+    from contentpipe.mediatypes import content_type
+
+    assert content_type(name) == ctype
+
+
+def test_publish_plan_orders_phases_and_explains_each_upload() -> None:
+    from contentpipe.publish.plan import LocalObject, RemoteObject, make_plan
+
+    def obj(key: str, ctype: str, kind: str = "page", sha: str = "s") -> LocalObject:
+        return LocalObject(key, "/dev/null", sha, 1, {"Content-Type": ctype, "Cache-Control": "c"}, kind)
+
+    local = [obj("sitemap.xml", "application/xml; charset=utf-8", "sitemap"), obj("a/index.html", "text/html"),
+             obj("media/x.webp", "image/webp", "rendition"), obj("favicon.ico", "image/vnd.microsoft.icon", "static"),
+             obj("same.html", "text/html"), obj("new-headers.html", "text/html")]
+    digest = local[4].header_digest
+    remote = {"same.html": RemoteObject(1, "e", "s", digest), "new-headers.html": RemoteObject(1, "e", "s", "old"),
+              "a/index.html": RemoteObject(1, "e", "other", digest), "gone.html": RemoteObject(1, "e", "s", digest)}
+    plan = make_plan(local, remote)
+    assert [(u.key, u.reason, u.phase) for u in plan.uploads] == [
+        ("media/x.webp", "new", 0), ("favicon.ico", "new", 1), ("a/index.html", "changed", 2),
+        ("new-headers.html", "headers", 2), ("sitemap.xml", "new", 3)]
+    assert plan.deletes == ["gone.html"] and plan.unchanged == 1
+    assert make_plan(local, remote, delete=False).deletes == []

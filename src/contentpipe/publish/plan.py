@@ -16,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 PHASES = ("renditions", "assets", "pages", "feeds")
 PAGE_TYPES = ("text/html",)
@@ -27,14 +28,19 @@ class LocalObject:
     key: str  # relative to the target's prefix
     path: str  # file in the output folder
     sha256: str  # of the bytes as uploaded (after any compression)
-    md5: str
     size: int
     headers: Mapping[str, str]  # Content-Type, Cache-Control, Content-Encoding...
     kind: str = ""  # the manifest's kind: "rendition", "page", "feed", "static"...
 
-    @property
+    @cached_property
     def header_digest(self) -> str:
         return header_digest(self.headers)
+
+    @cached_property
+    def md5(self) -> str:
+        """Read only for objects the target's state cannot vouch for (their ETag is compared)."""
+        with open(self.path, "rb") as fh:
+            return hashlib.file_digest(fh, "md5").hexdigest()
 
 
 @dataclass(frozen=True)

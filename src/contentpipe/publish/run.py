@@ -24,7 +24,7 @@ from typing import Any
 
 from contentpipe import urls
 from contentpipe.manifest import Manifest
-from contentpipe.publish.plan import LocalObject, PublishPlan, make_plan, needs_head
+from contentpipe.publish.plan import LocalObject, PublishPlan, RemoteObject, make_plan, needs_head
 from contentpipe.publish.store import META_HEADERS, META_SHA, ObjectStore, PublishError, merge_state
 
 log = logging.getLogger(__name__)
@@ -83,23 +83,21 @@ def read_build(out_dir: Path) -> Manifest:
 
 
 def local_objects(manifest: Manifest, out_dir: Path, options: PublishOptions, scratch: Path) -> list[LocalObject]:
-    """What each output will be on the target: bytes (maybe compressed), hashes and headers."""
+    """What each output will be on the target: its file, hash and headers (gzipped text if asked)."""
     objects = []
     for record in manifest.outputs:
-        path = out_dir / record.path
-        data = path.read_bytes()
+        path, sha256, size = out_dir / record.path, record.sha256, record.size
         headers = {"Content-Type": record.content_type,
                    "Cache-Control": _cache_control(record.key, record.cache_control, options.cache_rules)}
         if options.compress == "gzip" and record.content_type.startswith(COMPRESSIBLE):
-            data = gzip.compress(data, compresslevel=9, mtime=0)  # mtime=0: the same bytes every build
+            data = gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)  # mtime=0: same bytes every time
             path = scratch / record.path
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
+            sha256, size = hashlib.sha256(data).hexdigest(), len(data)
             headers["Content-Encoding"] = "gzip"
-        objects.append(LocalObject(
-            key=record.key, path=str(path), sha256=hashlib.sha256(data).hexdigest(),
-            md5=hashlib.md5(data, usedforsecurity=False).hexdigest(), size=len(data), headers=headers,
-            kind=record.kind))
+        objects.append(LocalObject(key=record.key, path=str(path), sha256=sha256, size=size, headers=headers,
+                                   kind=record.kind))
     return objects
 
 
@@ -116,48 +114,59 @@ def publish(out_dir: Path, store: ObjectStore, options: PublishOptions,
     manifest = read_build(out_dir)
     with tempfile.TemporaryDirectory(prefix="contentpipe-publish-") as scratch:
         local = local_objects(manifest, out_dir, options, Path(scratch))
-        by_key = {o.key: o for o in local}
-        remote = _ask(store, lambda: merge_state(store.list(), store.read_state()))
-        unsure = [o.key for o in local if o.key in remote and needs_head(o, remote[o.key])]
-
-        def head(key: str) -> Any:
-            try:
-                return store.head(key)
-            except Exception as err:  # cannot tell: it will be uploaded again, which is always safe
-                log.warning("%s: cannot read its metadata (%s); it will be uploaded", key, err)
-                return None
-
-        with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
-            for key, found in zip(unsure, pool.map(head, unsure), strict=True):
-                if found is not None:
-                    remote[key] = found
+        remote = _remote_view(store, local, options.concurrency)
         plan = make_plan(local, remote, delete=options.delete)
-        result = PublishResult(store.url, plan, dry_run=options.dry_run)
         if len(plan.deletes) > options.max_deletes:
-            raise PublishError(f"the publish would delete {len(plan.deletes)} objects under {store.url}, more "
-                               f"than --max-deletes {options.max_deletes}; nothing was changed",
-                               ) from None
+            raise PublishError(f"the publish would delete {len(plan.deletes)} objects under {store.url}, "
+                               f"more than --max-deletes {options.max_deletes}; nothing was changed")
+        result = PublishResult(store.url, plan, dry_run=options.dry_run)
+        by_key = {o.key: o for o in local}
         if options.dry_run:
             result.bytes = sum(by_key[u.key].size for u in plan.uploads)
-            result.seconds = time.perf_counter() - started
-            return result
-        state = {k: [r.sha256, r.header_digest, r.etag, r.size] for k, r in remote.items()
-                 if r.sha256 and r.header_digest}
-        try:
-            _upload(store, plan, by_key, options, result, state, progress)
-            if not result.failures and plan.deletes:
-                try:
-                    result.deleted = store.delete(plan.deletes)
-                except Exception as err:  # reported; the uploads stand
-                    result.failures.append(("(deletes)", f"{type(err).__name__}: {err}"))
-                result.failures += [(k, "not deleted") for k in plan.deletes if k not in set(result.deleted)]
-        finally:
-            try:
-                store.write_state({k: v for k, v in state.items() if k in by_key})
-            except Exception as err:  # the next publish then checks objects one by one: slower, still right
-                result.failures.append(("(state)", f"{type(err).__name__}: {err}"))
+        else:
+            _apply(store, plan, by_key, remote, options, result, progress)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _remote_view(store: ObjectStore, local: list[LocalObject], concurrency: int) -> dict[str, RemoteObject]:
+    """What the target holds: one listing and the state file, plus a HEAD for each object they
+    cannot vouch for."""
+    remote: dict[str, RemoteObject] = _ask(store, lambda: merge_state(store.list(), store.read_state()))
+    unsure = [o.key for o in local if o.key in remote and needs_head(o, remote[o.key])]
+
+    def head(key: str) -> RemoteObject | None:
+        try:
+            return store.head(key)
+        except Exception as err:  # cannot tell: it will be uploaded again, which is always safe
+            log.warning("%s: cannot read its metadata (%s); it will be uploaded", key, err)
+            return None
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        for key, found in zip(unsure, pool.map(head, unsure), strict=True):
+            if found is not None:
+                remote[key] = found
+    return remote
+
+
+def _apply(store: ObjectStore, plan: PublishPlan, by_key: dict[str, LocalObject], remote: dict[str, RemoteObject],
+           options: PublishOptions, result: PublishResult, progress: Progress | None) -> None:
+    """Upload phase by phase, delete last, and record what the target now holds in its state."""
+    state = {k: [r.sha256, r.header_digest, r.etag, r.size] for k, r in remote.items()
+             if r.sha256 and r.header_digest}
+    try:
+        _upload(store, plan, by_key, options, result, state, progress)
+        if not result.failures and plan.deletes:
+            try:
+                result.deleted = store.delete(plan.deletes)
+            except Exception as err:  # reported; the uploads stand
+                result.failures.append(("(deletes)", f"{type(err).__name__}: {err}"))
+            result.failures += [(k, "not deleted") for k in plan.deletes if k not in set(result.deleted)]
+    finally:
+        try:
+            store.write_state({k: v for k, v in state.items() if k in by_key})
+        except Exception as err:  # the next publish then checks objects one by one: slower, still right
+            result.failures.append(("(state)", f"{type(err).__name__}: {err}"))
 
 
 def _ask(store: ObjectStore, call: Callable[[], Any]) -> Any:
