@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from contentpipe.errors import ContentpipeError, SourcePos
 
@@ -66,17 +68,8 @@ class Writer:
         self.written += 1
         return True
 
-    def _atomic(self, target: Path, fill: object) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fill(fh)  # type: ignore[operator]
-            Path(tmp).chmod(0o644)
-            Path(tmp).replace(target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    def _atomic(self, target: Path, fill: Callable[[BinaryIO], object]) -> None:
+        atomic_write(target, fill)
 
     def remove_stale(self, keep: set[str]) -> list[str]:
         """Delete files the previous build wrote that this one did not; prune empty folders."""
@@ -86,11 +79,30 @@ class Writer:
             if target.is_relative_to(self.root) and target.is_file():
                 target.unlink()
                 removed.append(rel)
-                parent = target.parent
-                while parent != self.root and parent.is_relative_to(self.root) and not any(parent.iterdir()):
-                    parent.rmdir()
-                    parent = parent.parent
+                prune_empty_parents(target, self.root)
         return removed
+
+
+def atomic_write(target: Path, fill: Callable[[BinaryIO], object]) -> None:
+    """Write through ``fill`` into a temporary file beside ``target``, then rename it over ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fill(fh)
+        Path(tmp).chmod(0o644)
+        Path(tmp).replace(target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def prune_empty_parents(path: Path, root: Path) -> None:
+    """Remove the folders above ``path`` that are now empty, up to (not including) ``root``."""
+    parent = path.parent
+    while parent != root and parent.is_relative_to(root) and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
 
 
 def _size(path: Path) -> int:

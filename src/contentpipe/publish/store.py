@@ -13,14 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from contentpipe.publish.plan import RemoteObject
+from contentpipe.write import atomic_write, prune_empty_parents
 
 log = logging.getLogger(__name__)
 
@@ -93,16 +93,8 @@ class FileStore:
 
     def put(self, key: str, path: Path, headers: Mapping[str, str], metadata: Mapping[str, str]) -> str:
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as out, path.open("rb") as src:
-                out.write(src.read())
-            Path(tmp).chmod(0o644)
-            Path(tmp).replace(target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with path.open("rb") as src:
+            atomic_write(target, lambda out: shutil.copyfileobj(src, out))
         st = target.stat()
         return f"{st.st_size}-{st.st_mtime_ns}"
 
@@ -112,10 +104,7 @@ class FileStore:
             path = self._path(key)
             path.unlink(missing_ok=True)
             done.append(key)
-            parent = path.parent
-            while parent != self.root and parent.is_relative_to(self.root) and not any(parent.iterdir()):
-                parent.rmdir()
-                parent = parent.parent
+            prune_empty_parents(path, self.root)
         return done
 
     def read_state(self) -> dict[str, list[Any]]:

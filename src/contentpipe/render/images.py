@@ -13,8 +13,6 @@ import io
 import logging
 import math
 import multiprocessing
-import os
-import tempfile
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -27,6 +25,7 @@ from PIL import Image, ImageCms, ImageOps
 from contentpipe.cachefile import load_json, save_json
 from contentpipe.errors import Problems, SourcePos
 from contentpipe.renditions import Rendition, RenditionSpec
+from contentpipe.write import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -231,12 +230,5 @@ def encode(img: Image.Image, spec: RenditionSpec) -> bytes:
 
 
 def _write(path: Path, data: bytes) -> tuple[str, int]:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: fh.write(data))
     return hashlib.sha256(data).hexdigest(), len(data)
