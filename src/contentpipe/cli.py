@@ -11,13 +11,15 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from contentpipe import __version__
 from contentpipe.api import BuildResult, Project
@@ -79,17 +81,8 @@ def build(project: str, channels: tuple[str, ...], out: str | None, as_json: boo
           strict: bool, all_or_nothing: bool) -> None:
     """Build every channel variant of PROJECT (default: the current folder) into its output folder."""
     proj = _load(project, out)
-    show_bar = not as_json and err_console.is_terminal
-    if show_bar:
-        with Progress(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err_console, transient=True) as bar:
-            tasks: dict[str, int] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done, total=total)
-
+    if not as_json and err_console.is_terminal:
+        with _progress_bar() as progress:
             result = proj.build(channels or None, drafts=drafts, all_or_nothing=all_or_nothing,
                                 progress=progress)
     else:
@@ -101,6 +94,21 @@ def build(project: str, channels: tuple[str, ...], out: str | None, as_json: boo
         _show_summary(result)
     failed = result.errors or (strict and result.warnings)
     raise SystemExit(EXIT_PROBLEMS if failed else EXIT_OK)
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress callback drawing one bar per stage on stderr (only on a terminal)."""
+    with Progress(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield progress
 
 
 def _show_summary(result: BuildResult) -> None:
@@ -164,7 +172,11 @@ def publish(project: str, target_name: str | None, target_url: str | None, out: 
         err_console.print(f"error: {err}", style="red", markup=False)
         raise SystemExit(EXIT_UNUSABLE) from err
     try:
-        result = run_publish(proj.config.out_dir, store, options)
+        if not as_json and err_console.is_terminal and not dry_run:
+            with _progress_bar() as progress:
+                result = run_publish(proj.config.out_dir, store, options, progress=progress)
+        else:
+            result = run_publish(proj.config.out_dir, store, options)
     except PublishError as err:
         if as_json:
             click.echo(json.dumps({"ok": False, "target": store.url, "error": str(err)}, indent=2))
