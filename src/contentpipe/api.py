@@ -13,21 +13,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contentpipe import urls
 from contentpipe.config.project import ProjectConfig, check_output_dir, load_config
 from contentpipe.errors import ContentpipeError, Problem, Problems, ProjectError, SourcePos
-from contentpipe.load.masters import Masters, load_masters
-from contentpipe.load.packs import Channel, discover, load_channels
 from contentpipe.manifest import Manifest, OutputRecord
 from contentpipe.mediatypes import content_type
-from contentpipe.plan import Plan, PlannedOutput, plan_build
-from contentpipe.render.bodycache import BodyCache
-from contentpipe.render.context import ContextBuilder
-from contentpipe.render.images import Made, RenditionStore, make_renditions
-from contentpipe.render.templates import Templates
-from contentpipe.write import Writer
+
+if TYPE_CHECKING:  # the stages are imported when a build runs: light commands start faster
+    from contentpipe.load.masters import Masters
+    from contentpipe.load.packs import Channel
+    from contentpipe.plan import Plan, PlannedOutput
+    from contentpipe.render.bodycache import BodyCache
+    from contentpipe.render.images import Made
+    from contentpipe.write import Writer
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,12 @@ class Project:
     def build(self, channels: list[str] | tuple[str, ...] | None = None, *, drafts: bool | None = None,
               all_or_nothing: bool = False, progress: Progress | None = None) -> BuildResult:
         """Build every enabled channel into the output folder; never raises for content problems."""
+        from contentpipe.load.masters import load_masters
+        from contentpipe.load.packs import discover, load_channels
+        from contentpipe.plan import plan_build
+        from contentpipe.render.bodycache import BodyCache
+        from contentpipe.render.images import RenditionStore, make_renditions
+
         started = clock = time.perf_counter()
         timings: dict[str, float] = {}
 
@@ -167,6 +173,9 @@ class Project:
 
     def _render(self, plan: Plan, masters: Masters, problems: Problems, body_cache: BodyCache,
                 progress: Progress | None) -> list[tuple[PlannedOutput, bytes]]:
+        from contentpipe.render.context import ContextBuilder
+        from contentpipe.render.templates import Templates
+
         rendered = []
         total = len(plan.outputs)
         builders: dict[str, tuple[Templates, ContextBuilder]] = {}
@@ -189,6 +198,8 @@ class Project:
 
     def _write(self, plan: Plan, channels: dict[str, Channel], rendered: list[tuple[Any, bytes]],
                made: dict[str, Made], problems: Problems, result: BuildResult) -> None:
+        from contentpipe.write import Writer
+
         cfg = self.config
         manifest_path = cfg.out_dir / urls.MANIFEST_NAME
         previous = Manifest.read(manifest_path)

@@ -24,7 +24,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from contentpipe import __version__
 from contentpipe.api import BuildResult, Project
 from contentpipe.errors import Problem, Problems, ProjectError
-from contentpipe.load.packs import discover, load_channels
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -128,6 +127,8 @@ def _show_summary(result: BuildResult) -> None:
 @click.argument("project", default=".", type=click.Path(file_okay=False))
 def channels_cmd(project: str) -> None:
     """List the channel packs PROJECT can use, where each comes from and what it extends."""
+    from contentpipe.load.packs import discover, load_channels
+
     proj = _load(project, None)
     problems = Problems()
     found = discover(proj.root)

@@ -130,6 +130,7 @@ class S3Store:
                  concurrency: int = 8, multipart_threshold: int = 16 * 1024 * 1024, max_attempts: int = 6) -> None:
         import boto3
         from botocore.config import Config
+        from botocore.parsers import ResponseParserFactory
 
         self.bucket, self.acl = bucket, acl
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
@@ -149,6 +150,11 @@ class S3Store:
             session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
         except Exception as err:  # botocore.exceptions.ProfileNotFound and friends
             raise PublishError(f"AWS profile {profile!r}: {err}") from err
+        # Listings are most of a no-op publish, and botocore spends half of it turning every
+        # LastModified into a datetime we never read: keep timestamps as the server's strings.
+        factory = ResponseParserFactory()
+        factory.set_parser_defaults(timestamp_parser=str)
+        session._session.register_component("response_parser_factory", factory)
         self.client = session.client("s3", endpoint_url=endpoint_url, config=config)
 
     def _key(self, key: str) -> str:
