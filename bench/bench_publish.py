@@ -76,16 +76,6 @@ class Run:
     note: str = ""
 
 
-def answers(url: str) -> bool:
-    try:
-        urllib.request.urlopen(url, timeout=1)
-    except urllib.error.HTTPError:
-        return True  # an HTTP error is an answer
-    except OSError:
-        return False
-    return True
-
-
 @contextmanager
 def moto_server(log: Path) -> Iterator[str]:
     """moto_server on a free port of 127.0.0.1, up and answering; yields its endpoint, stops it afterwards."""
@@ -97,10 +87,16 @@ def moto_server(log: Path) -> Iterator[str]:
                                 stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
-        while not answers(f"http://127.0.0.1:{port}/moto-api/"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"error: moto_server did not answer on port {port}; see {log}")
-            time.sleep(0.1)
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).close()
+                break
+            except urllib.error.HTTPError:
+                break  # an HTTP error is an answer too
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(f"error: moto_server did not answer on port {port}; see {log}")
+                time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:  # also on errors (sys.exit included)
         proc.terminate()
@@ -117,6 +113,14 @@ def pick_article(articles: Path) -> str:
                 and not re.search(r"(?m)^draft:\s*true", path.read_text().split("\n---", 1)[0])):
             return path.name
     sys.exit(f"error: no untranslated, published article in {articles}")
+
+
+def src_state() -> str:
+    """HEAD and a digest of src/ (paths, sizes, mtimes): shows whether contentpipe changed during the run."""
+    repo = Path(__file__).resolve().parents[1]
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    files = sorted((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in (repo / "src").rglob("*") if p.is_file())
+    return f"HEAD {head.stdout.strip() or '?'}, src/ {hashlib.sha256(repr(files).encode()).hexdigest()[:12]}"
 
 
 def manifest_view(dist: Path) -> dict[str, tuple[str, ...]]:
@@ -272,7 +276,7 @@ def report(bench: Bench, info: dict[str, str], args: argparse.Namespace) -> dict
         print(f"- {tool}: uploaded {[r.uploaded for r in sel]}; outputs with changed bytes"
               f"{' or headers' if tool == 'contentpipe' else ''}: {[len(r.expected or []) for r in sel]}")
     for r in one["contentpipe"][-1:]:
-        print("  contentpipe's uploads (last run, from its dry run; reason in brackets):\n" +
+        print("  contentpipe's uploads (last run, from its dry run; reason in parentheses):\n" +
               "\n".join(f"    {key}" for key in r.keys))
         if sorted(k.rsplit(" (", 1)[0] for k in r.keys) != r.expected:
             print("  but per its manifest these changed:\n" + "\n".join(f"    {k}" for k in r.expected or []))
@@ -304,6 +308,7 @@ def main() -> None:
     args.workdir = args.workdir.resolve()
     args.workdir.mkdir(parents=True, exist_ok=True)
     ensure_corpus(args.workdir, args.articles, args.images)
+    before = src_state()
     with moto_server(args.workdir / "publish-moto.log") as endpoint:
         bench = Bench(args.workdir, endpoint)
         for i in range(1, args.runs + 1):
@@ -311,7 +316,8 @@ def main() -> None:
             bench.measure(i, last=i == args.runs)
     info = machine_info(bench.exe["contentpipe"], bench.exe["hugo"])
     info |= {"aws": version([bench.exe["aws"], "--version"]), "moto": metadata.version("moto"),
-             "boto3": metadata.version("boto3")}
+             "boto3": metadata.version("boto3"), "contentpipe source": before if before == (after := src_state())
+             else f"CHANGED DURING THE RUN (results mix versions): {before} -> {after}"}
     results = report(bench, info, args)
     (args.workdir / "publish-results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nraw results: {args.workdir / 'publish-results.json'}")

@@ -114,7 +114,7 @@ def publish(out_dir: Path, store: ObjectStore, options: PublishOptions,
     manifest = read_build(out_dir)
     with tempfile.TemporaryDirectory(prefix="contentpipe-publish-") as scratch:
         local = local_objects(manifest, out_dir, options, Path(scratch))
-        remote = _remote_view(store, local, options.concurrency)
+        remote, vouched = _remote_view(store, local, options.concurrency)
         plan = make_plan(local, remote, delete=options.delete)
         if len(plan.deletes) > options.max_deletes:
             raise PublishError(f"the publish would delete {len(plan.deletes)} objects under {store.url}, "
@@ -124,14 +124,15 @@ def publish(out_dir: Path, store: ObjectStore, options: PublishOptions,
         if options.dry_run:
             result.bytes = sum(by_key[u.key].size for u in plan.uploads)
         else:
-            _apply(store, plan, by_key, remote, options, result, progress)
+            _apply(store, plan, by_key, remote, options, result, progress, state_is_current=vouched)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _remote_view(store: ObjectStore, local: list[LocalObject], concurrency: int) -> dict[str, RemoteObject]:
+def _remote_view(store: ObjectStore, local: list[LocalObject],
+                 concurrency: int) -> tuple[dict[str, RemoteObject], bool]:
     """What the target holds: one listing and the state file, plus a HEAD for each object they
-    cannot vouch for."""
+    cannot vouch for; True when the state file vouched for every object (no HEAD was needed)."""
     remote: dict[str, RemoteObject] = _ask(store, lambda: merge_state(store.list(), store.read_state()))
     unsure = [o.key for o in local if o.key in remote and needs_head(o, remote[o.key])]
 
@@ -146,11 +147,12 @@ def _remote_view(store: ObjectStore, local: list[LocalObject], concurrency: int)
         for key, found in zip(unsure, pool.map(head, unsure), strict=True):
             if found is not None:
                 remote[key] = found
-    return remote
+    return remote, not unsure
 
 
 def _apply(store: ObjectStore, plan: PublishPlan, by_key: dict[str, LocalObject], remote: dict[str, RemoteObject],
-           options: PublishOptions, result: PublishResult, progress: Progress | None) -> None:
+           options: PublishOptions, result: PublishResult, progress: Progress | None,
+           state_is_current: bool = False) -> None:
     """Upload phase by phase, delete last, and record what the target now holds in its state."""
     state = {k: [r.sha256, r.header_digest, r.etag, r.size] for k, r in remote.items()
              if r.sha256 and r.header_digest}
@@ -164,7 +166,9 @@ def _apply(store: ObjectStore, plan: PublishPlan, by_key: dict[str, LocalObject]
             result.failures += [(k, "not deleted") for k in plan.deletes if k not in set(result.deleted)]
     finally:
         try:
-            store.write_state({k: v for k, v in state.items() if k in by_key})
+            # a no-op whose state file already vouched for everything leaves it as it is
+            if plan.uploads or plan.deletes or not state_is_current or set(state) != set(by_key):
+                store.write_state({k: v for k, v in state.items() if k in by_key})
         except Exception as err:  # the next publish then checks objects one by one: slower, still right
             result.failures.append(("(state)", f"{type(err).__name__}: {err}"))
 
