@@ -41,12 +41,11 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from common import ensure_corpus, executable, machine_info, timed
+from common import corpus_parser, ensure_corpus, executable, machine_info, timed
 
 SUMMARY_KEYS = ("seconds", "timings", "renditions", "files", "errors", "warnings")
 
@@ -164,11 +163,7 @@ def stage_medians(runs: list[Run]) -> dict[str, dict[str, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "contentpipe-bench")
-    parser.add_argument("--articles", type=int, default=1000)
-    parser.add_argument("--images", type=int, default=100)
-    parser.add_argument("--runs", type=int, default=3)
+    parser = corpus_parser(__doc__ or "")
     parser.add_argument("--skip-cold", action="store_true", help="time warm builds only")
     args = parser.parse_args()
     args.workdir = args.workdir.resolve()

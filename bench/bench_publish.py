@@ -42,7 +42,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -54,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from common import ensure_corpus, executable, machine_info, timed, version
+from common import corpus_parser, ensure_corpus, executable, machine_info, timed, version
 
 TOOLS = ("contentpipe", "aws s3 sync", "hugo deploy")
 SCENARIOS = ("first publish", "no-op", "fresh checkout", "one article")
@@ -299,11 +298,7 @@ def report(bench: Bench, info: dict[str, str], args: argparse.Namespace) -> dict
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "contentpipe-bench")
-    parser.add_argument("--articles", type=int, default=1000)
-    parser.add_argument("--images", type=int, default=100)
-    parser.add_argument("--runs", type=int, default=3)
+    parser = corpus_parser(__doc__ or "")
     args = parser.parse_args()
     args.workdir = args.workdir.resolve()
     args.workdir.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -39,7 +38,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from common import ensure_corpus, executable, machine_info, timed_peak
+from common import corpus_parser, ensure_corpus, executable, machine_info, timed_peak
 from PIL import Image, ImageOps
 
 WIDTHS = (480, 960, 1600)
@@ -266,11 +265,7 @@ def explain_count(bench: Bench) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "contentpipe-bench")
-    parser.add_argument("--articles", type=int, default=1000)
-    parser.add_argument("--images", type=int, default=100)
-    parser.add_argument("--runs", type=int, default=3)
+    parser = corpus_parser(__doc__ or "")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes of contentpipe and the bare pool")
     parser.add_argument("--bare-pool-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--defaults", action="store_true", help=argparse.SUPPRESS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from importlib import metadata
@@ -142,3 +144,13 @@ def machine_info(contentpipe_exe: str, hugo_exe: str) -> dict[str, str]:
             "os": platform.platform(), "python": f"{platform.python_version()} ({sys.executable})",
             "pillow": pillow, "contentpipe": version([contentpipe_exe, "--version"]),
             "hugo": version([hugo_exe, "version"])}
+
+
+def corpus_parser(doc: str) -> argparse.ArgumentParser:
+    """The options every benchmark shares: where the corpus lives, its size, how many runs."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "contentpipe-bench")
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--images", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=3)
+    return parser
