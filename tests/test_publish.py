@@ -383,3 +383,11 @@ def test_multipart_objects_are_compared_by_their_stored_hash(tmp_path: Path, mot
     bucket.s3.delete_object(Bucket=bucket.name, Key="site/.contentpipe/state.json")  # force HEADs
     assert publish(root / "dist", store, PublishOptions()).uploaded == []
     shutil.rmtree(root / "dist")
+
+
+@pytest.mark.parametrize("where", ["/", "{root}", "{root}/..", "{root}/dist", "{root}/dist/web", "{root}/assets/x"])
+def test_a_folder_target_never_holds_the_project_or_sits_inside_it(site: Path, where: str) -> None:
+    folder = Path(where.format(root=site))
+    done = cli(str(site), "--to", folder.resolve().as_uri())
+    assert done.returncode == 2 and "cannot be a publish target" in done.stderr
+    assert (site / "assets/articles/route-guide.md").is_file() and (site / "dist/manifest.json").is_file()
