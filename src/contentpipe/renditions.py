@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from contentpipe.config.rules import ImageSlot
 from contentpipe.load.documents import slugify
 from contentpipe.load.images import Focal, ImageMaster
+from contentpipe.mediatypes import content_type
 
 RENDER_VERSION = "1"  # bump when the engine's output for the same spec changes
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif"}
-MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif"}
+MIME = {fmt: content_type(f"x.{ext}") for fmt, ext in EXTENSIONS.items()}
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ class Writer:
                 return False
         except OSError:
             pass
-        self._atomic(target, lambda fh: fh.write(data))
+        atomic_write(target, lambda fh: fh.write(data))
         self.written += 1
         return True
 
@@ -64,12 +64,9 @@ class Writer:
         except OSError:
             tmp.unlink(missing_ok=True)
             with source.open("rb") as src:
-                self._atomic(target, lambda fh: shutil.copyfileobj(src, fh))
+                atomic_write(target, lambda fh: shutil.copyfileobj(src, fh))
         self.written += 1
         return True
-
-    def _atomic(self, target: Path, fill: Callable[[BinaryIO], object]) -> None:
-        atomic_write(target, fill)
 
     def remove_stale(self, keep: set[str]) -> list[str]:
         """Delete files the previous build wrote that this one did not; prune empty folders."""

@@ -18,11 +18,11 @@ import yaml
 from contentpipe.config.project import Site
 from contentpipe.errors import ContentpipeError, Problems, SourcePos
 from contentpipe.load.images import Focal, parse_focal
+from contentpipe.load.yamlsource import key_lines, load_yaml
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
 _FENCE = re.compile(r"^(---|\.\.\.)[ \t]*$", re.MULTILINE)
-_yaml_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def slugify(text: str) -> str:
@@ -97,14 +97,6 @@ def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
     return fm, body, body_line
 
 
-def _key_lines(front_matter: str) -> dict[str, int]:
-    lines: dict[str, int] = {}
-    for number, line in enumerate(front_matter.splitlines(), 2):
-        if line[:1].isalpha() and ":" in line:
-            lines.setdefault(line.split(":", 1)[0].strip(), number)
-    return lines
-
-
 def _as_datetime(value: object, where: SourcePos) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -148,7 +140,7 @@ def parse_document(path: Path, assets: Path, site: Site, problems: Problems) -> 
         raise ContentpipeError("not valid UTF-8 text", SourcePos(path, line)) from err
     fm_text, body, body_line = split_front_matter(text, path)
     try:
-        fm = yaml.load(fm_text, Loader=_yaml_loader)
+        fm = load_yaml(fm_text)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 2 if mark else None
@@ -158,7 +150,7 @@ def parse_document(path: Path, assets: Path, site: Site, problems: Problems) -> 
         fm = {}
     if not isinstance(fm, dict):
         raise ContentpipeError("front matter must be a YAML mapping of keys to values", SourcePos(path, 2))
-    lines = _key_lines(fm_text)
+    lines = key_lines(fm_text, first_line=2)
 
     def pos(key: str) -> SourcePos:
         return SourcePos(path, lines.get(key), key)

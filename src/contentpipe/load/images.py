@@ -7,7 +7,6 @@ facts are cached by (size, mtime) in the build cache, as git does for its index.
 from __future__ import annotations
 
 import hashlib
-import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -18,8 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from contentpipe.cachefile import load_json, save_json
 from contentpipe.errors import ContentpipeError, Problems, SourcePos
-
-log = logging.getLogger(__name__)
+from contentpipe.load.yamlsource import key_lines, load_yaml
 
 IMAGE_SUFFIXES = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP",
                   ".gif": "GIF", ".avif": "AVIF", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
@@ -31,7 +29,6 @@ MAX_PIXELS = 80_000_000  # beyond this a master is treated as a decompression bo
 _ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 HASH_CACHE_VERSION = 2
 
-_yaml_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -140,7 +137,8 @@ def parse_focal(value: object, where: SourcePos) -> Focal:
 def read_sidecar(path: Path, problems: Problems) -> dict[str, Any]:
     """The sidecar's values; problems name the sidecar file and line."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_yaml_loader)
+        text = path.read_text(encoding="utf-8")
+        data = load_yaml(text)
     except yaml.MarkedYAMLError as err:
         line = err.problem_mark.line + 1 if err.problem_mark else None
         problems.error(f"invalid YAML: {err.problem}", SourcePos(path, line))
@@ -153,7 +151,7 @@ def read_sidecar(path: Path, problems: Problems) -> dict[str, Any]:
     if not isinstance(data, dict):
         problems.error("a sidecar must be a YAML mapping (alt, focal_point, credit, rights)", SourcePos(path))
         return {}
-    lines = _top_level_lines(path)
+    lines = key_lines(text)
     out: dict[str, Any] = {}
     for key, value in data.items():
         where = SourcePos(path, lines.get(str(key)), str(key))
@@ -169,14 +167,6 @@ def read_sidecar(path: Path, problems: Problems) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-def _top_level_lines(path: Path) -> dict[str, int]:
-    lines = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line[:1].isalpha() and ":" in line:
-            lines.setdefault(line.split(":", 1)[0].strip(), number)
-    return lines
 
 
 def load_image(path: Path, project_root: Path, cache: HashCache, problems: Problems) -> ImageMaster | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,8 +20,6 @@ from urllib.parse import unquote, urlsplit
 
 from contentpipe.publish.plan import RemoteObject
 from contentpipe.write import atomic_write, prune_empty_parents
-
-log = logging.getLogger(__name__)
 
 STATE_KEY = ".contentpipe/state.json"
 META_SHA = "sha256"
