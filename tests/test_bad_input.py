@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -128,9 +129,10 @@ def test_two_documents_claiming_one_path_are_both_named(make_project: Callable[.
         "assets/b.md": article("B", "slug: same\n"),
     })
     result = Project.load(root).build()
-    [error] = result.errors
+    [error] = result.errors  # once, though every channel's outputs clash
     assert error.where.path.name == "b.md" and error.where.line == 4
-    assert error.message == f"output 'same/index.html' is also produced by {root / 'assets/a.md'}"
+    assert re.fullmatch(f"output '.*same/.*' is also produced by {re.escape(str(root / 'assets/a.md'))}",
+                        error.message)
 
 
 def test_decompression_bomb_header_is_refused(make_project: Callable[..., Path]) -> None:

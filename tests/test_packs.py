@@ -97,7 +97,8 @@ page = 300
     problems = Problems()
     load_channels(root, problems, ("bad",))
     assert problem_lines(problems, root) == [
-        "channels/bad/channel.toml:3: channel.colour: unknown key (allowed here: description, extends, publish_at)",
+        "channels/bad/channel.toml:3: channel.colour: unknown key "
+        "(allowed here: description, extends, publish_at, urls)",
         "channels/bad/channel.toml:11: outputs.list.per: 'everything' is not allowed "
         "(allowed: document, locale, tag, site)",
         "channels/bad/channel.toml:16: images.hero.widths: must be between 16 and 8192; got a list ([10, 480])",
@@ -130,7 +131,8 @@ def test_missing_template_and_bad_extends_are_reported(make_project: Callable[..
 def test_unknown_channel_name_lists_the_available_ones(make_project: Callable[..., Path]) -> None:
     root = make_project({"assets/a.md": article()})
     result = Project.load(root).build(["webb"])
-    assert [p.message for p in result.errors] == ["no channel pack named 'webb' (available: web)"]
+    assert [p.message for p in result.errors] == [
+        "no channel pack named 'webb' (available: email, mobile, social, web)"]
 
 
 def test_template_errors_name_template_file_and_line(make_project: Callable[..., Path]) -> None:
@@ -162,7 +164,7 @@ def test_an_extending_pack_can_switch_inherited_image_slots_off(make_project: Ca
                                      '[images.card]\nformats = []\n[images.share]\nformats = []\n'
                                      '[images.hero]\nformats = ["webp", "jpeg"]\n',
     })
-    result = Project.load(root).build()
+    result = Project.load(root).build(["web"])
     assert result.ok, [str(p) for p in result.problems]
     assert result.manifest is not None
     specs = sorted(o.extra["spec"].split("|")[0] + "|" + o.extra["spec"].split("|")[2]

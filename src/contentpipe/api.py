@@ -12,8 +12,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from contentpipe import urls
 from contentpipe.config.project import ProjectConfig, check_output_dir, load_config
@@ -32,6 +34,7 @@ if TYPE_CHECKING:  # the stages are imported when a build runs: light commands s
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -138,9 +141,14 @@ class Project:
         problems.extend(self.config_problems)
         names = tuple(channels) if channels else cfg.enabled_channels
         loaded = load_channels(self.root, problems, names)
+        canonical = cfg.site.canonical_channel
+        keys_only: frozenset[str] = frozenset()
+        if canonical not in loaded and canonical in discover(self.root):
+            loaded.update(load_channels(self.root, Problems(), (canonical,)))
+            keys_only = frozenset({canonical}) & loaded.keys()
         masters = load_masters(cfg, problems, drafts)
         lap("load")
-        plan = plan_build(cfg.site, loaded, masters, problems)
+        plan = plan_build(cfg.site, loaded, masters, problems, keys_only)
         result = BuildResult(self.root, cfg.out_dir, [], documents=len(masters.documents),
                              drafts_skipped=masters.drafts_skipped, timings=timings)
         lap("plan")
@@ -149,7 +157,7 @@ class Project:
         made, encoded, failed = make_renditions(plan.renditions.values(), store, cfg.jobs, problems, progress)
         if failed:  # a master whose header was fine but whose pixels are not: drop its documents, plan again
             masters = masters.without_images(failed, self.root, problems)
-            plan = plan_build(cfg.site, loaded, masters, problems)
+            plan = plan_build(cfg.site, loaded, masters, problems, keys_only)
             result.documents = len(masters.documents)
         result.renditions, result.renditions_encoded = len(plan.renditions), encoded
         lap("renditions")
@@ -157,13 +165,14 @@ class Project:
         body_cache = BodyCache(cfg.cache_dir / "bodies")
         rendered = self._render(plan, masters, problems, body_cache, progress)
         masters.parsed.save()
-        if names is None or set(loaded) == set(discover(self.root)):
+        built = {name: channel for name, channel in loaded.items() if name not in keys_only}
+        if names is None or set(built) == set(discover(self.root)):
             body_cache.prune()
         lap("render")
         if all_or_nothing and problems.errors:
             result.wrote_outputs = False
         else:
-            self._write(plan, loaded, rendered, made, problems, result)
+            self._write(plan, built, rendered, made, problems, result)
         lap("write")
         result.problems = list(problems)
         result.seconds = time.perf_counter() - started
@@ -176,10 +185,17 @@ class Project:
         from contentpipe.render.context import ContextBuilder
         from contentpipe.render.templates import Templates
 
-        rendered = []
+        rendered: list[tuple[PlannedOutput, bytes]] = []
+        by_doc: dict[tuple[str, str, Path], bytes] = {}  # (channel, kind, document) -> bytes, for .eml parts
+        messages: list[PlannedOutput] = []
         total = len(plan.outputs)
         builders: dict[str, tuple[Templates, ContextBuilder]] = {}
         for i, out in enumerate(plan.outputs, 1):
+            if progress and (i % 25 == 0 or i == total):
+                progress("pages", i, total)
+            if out.rule.format == "eml":
+                messages.append(out)  # assembled from its parts once they are rendered
+                continue
             name = out.channel.name
             if name not in builders:
                 templates = Templates(out.channel)
@@ -187,14 +203,71 @@ class Project:
                                                             body_cache))
             templates, ctx = builders[name]
             try:
-                text = templates.render(out.rule.template, ctx.for_output(out))
+                data = self._finish(out, templates.render(out.rule.template, ctx.for_output(out)), problems)
             except ContentpipeError as err:
                 problems.add(err.problem)
                 continue
-            rendered.append((out, text.encode("utf-8")))
-            if progress and (i % 25 == 0 or i == total):
-                progress("pages", i, total)
+            if data is None:
+                continue
+            rendered.append((out, data))
+            if out.doc is not None:
+                by_doc[(name, out.rule.kind, out.doc.path)] = data
+        for out in messages:
+            data = self._message(out, by_doc, builders[out.channel.name][1] if out.channel.name in builders
+                                 else None, problems)
+            if data is not None:
+                rendered.append((out, data))
         return rendered
+
+    def _finish(self, out: PlannedOutput, text: str, problems: Problems) -> bytes | None:
+        """Apply the output's format (see render/formats.py); None when the output must not be written."""
+        from contentpipe.render import formats
+
+        where = out.doc.pos() if out.doc else SourcePos(out.channel.rule_files[0])
+        template = SourcePos(out.channel.rule_files[0], key=f"outputs.{out.rule.kind}")
+        if out.rule.format == "json":
+            try:
+                text = formats.finish_json(text)
+            except formats.FormatError as err:
+                problems.error(f"{out.rule.template}: {err}", template)
+                return None
+        elif out.rule.format == "email":
+            text, found = formats.finish_email(text, out.channel.rules.email)
+            for message in found:
+                problems.error(f"email {out.key}: {message}", where)
+            if found:
+                return None
+        return text.encode("utf-8")
+
+    def _message(self, out: PlannedOutput, by_doc: dict[tuple[str, str, Path], bytes], ctx: Any,
+                 problems: Problems) -> bytes | None:
+        """An .eml from the document's rendered text and HTML parts."""
+        from contentpipe.render.message import MessageParts, build_eml
+
+        assert out.doc is not None
+        rules = out.channel.rules
+        parts = {}
+        for kind in out.rule.parts:
+            data = by_doc.get((out.channel.name, kind, out.doc.path))
+            if data is None:
+                return None  # that part failed: already reported
+            subtype = "html" if out.channel.rules.outputs[kind].format == "email" or \
+                out.channel.rules.outputs[kind].path.endswith((".html", ".htm")) else "plain"
+            parts[subtype] = data.decode("utf-8")
+        if rules.email.sender is None:
+            problems.error(f"output '{out.rule.kind}': [email] from is needed for .eml files",
+                           SourcePos(out.channel.rule_files[0], key="email.from"))
+            return None
+        if ctx is None or "html" not in parts or "plain" not in parts:
+            problems.error(f"output '{out.rule.kind}': parts must give one HTML and one plain-text output",
+                           SourcePos(out.channel.rule_files[0], key=f"outputs.{out.rule.kind}"))
+            return None
+        view = ctx.doc_view(out.doc, None)
+        return build_eml(MessageParts(
+            subject=view["subject"], text=parts["plain"], html=parts["html"], sender=rules.email.sender,
+            locale=out.doc.locale, date=out.doc.date or out.doc.updated or EPOCH,
+            domain=urlsplit(self.config.site.base_url).hostname or "", reply_to=rules.email.reply_to,
+            unsubscribe_url=rules.email.unsubscribe_url))
 
     def _write(self, plan: Plan, channels: dict[str, Channel], rendered: list[tuple[Any, bytes]],
                made: dict[str, Made], problems: Problems, result: BuildResult) -> None:
@@ -205,6 +278,7 @@ class Project:
         previous = Manifest.read(manifest_path)
         writer = Writer(cfg.out_dir, {o.path: (o.sha256, o.size) for o in previous.outputs} if previous else {})
         records: list[OutputRecord] = []
+        documents: dict[str, dict[str, Any]] = {}
 
         def rel_source(path: Path) -> str:
             return path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else str(path)
@@ -227,7 +301,10 @@ class Project:
                 sha256=hashlib.sha256(data).hexdigest(), size=len(data),
                 content_type=out.rule.content_type or content_type(out.path),
                 cache_policy=out.rule.cache, cache_control=rules.cache[out.rule.cache],
-                sources=self._sources(plan, out, rel_source), locale=out.locale))
+                sources=self._sources(plan, out, rel_source), locale=out.locale,
+                document=rel_source(out.doc.path) if out.doc else None))
+            if out.doc is not None:
+                self._add_variant(documents, plan, out, rel_source(out.doc.path))
         records += self._write_static(channels, writer, problems, result)
         cache_control = next(iter(channels.values())).rules.cache["rendition"] if channels else ""
         for name, r in sorted(plan.renditions.items()):
@@ -243,13 +320,29 @@ class Project:
                 extra={"width": r.width, "height": r.height, "spec": r.spec.key()}))
         errors, warnings = problems.errors, problems.warnings
         manifest = Manifest(cfg.site.base_url, tuple(records), len(errors), len(warnings),
-                            tuple(p.to_json(self.root) for p in problems))
+                            tuple(p.to_json(self.root) for p in problems), documents)
         keep = {r.path for r in records}
         result.removed = len(writer.remove_stale(keep))
         writer.claimed.pop(urls.MANIFEST_NAME, None)
         writer.write(urls.MANIFEST_NAME, manifest.to_bytes(), str(cfg.file))
         result.written, result.unchanged = writer.written, writer.unchanged
         result.manifest = manifest
+
+    def _add_variant(self, documents: dict[str, dict[str, Any]], plan: Plan, out: PlannedOutput, rel: str) -> None:
+        """Group outputs by document: one message, every channel's variant side by side."""
+        doc = out.doc
+        assert doc is not None
+        site = self.config.site
+        entry = documents.get(rel)
+        if entry is None:
+            canonical = plan.doc_keys.get((site.canonical_channel, doc.path))
+            entry = documents[rel] = {
+                "id": doc.doc_id, "locale": doc.locale, "title": doc.title,
+                "campaign": doc.campaign or site.campaign,
+                "canonical_url": urls.absolute(site.base_url, canonical) if canonical else "",
+                "variants": {},
+            }
+        entry["variants"].setdefault(out.channel.name, {})[out.rule.kind] = out.key
 
     @staticmethod
     def _sources(plan: Plan, out: PlannedOutput, rel: Callable[[Path], str]) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ class OutputRecord:
     cache_control: str
     sources: tuple[str, ...] = ()  # masters it came from, relative to the project
     locale: str | None = None
+    document: str | None = None  # the master document of a per-document output
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -34,6 +35,8 @@ class OutputRecord:
         data["sources"] = list(self.sources)
         if not self.extra:
             del data["extra"]
+        if self.document is None:
+            del data["document"]
         return data
 
 
@@ -44,6 +47,8 @@ class Manifest:
     errors: int = 0
     warnings: int = 0
     problems: tuple[dict[str, Any], ...] = ()
+    # every variant of each document, by channel and kind: what a reviewer opens side by side
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         data = {
@@ -53,6 +58,7 @@ class Manifest:
             "warnings": self.warnings,
             "problems": list(self.problems),
             "outputs": [o.to_json() for o in sorted(self.outputs, key=lambda o: o.path)],
+            "documents": self.documents,
         }
         return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()
 
@@ -69,6 +75,6 @@ class Manifest:
             outputs = tuple(OutputRecord(**{**o, "sources": tuple(o.get("sources", ()))})
                             for o in data["outputs"])
             return cls(data["base_url"], outputs, data.get("errors", 0), data.get("warnings", 0),
-                       tuple(data.get("problems", ())))
+                       tuple(data.get("problems", ())), dict(data.get("documents", {})))
         except (OSError, ValueError, KeyError, TypeError):
             return None

@@ -87,6 +87,7 @@ class Plan:
     doc_keys: dict[tuple[str, Path], str] = field(default_factory=dict)  # (channel, doc) -> page key
     tag_keys: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (channel, locale, tag)
     locale_keys: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (channel, kind, locale)
+    doc_outputs: dict[tuple[str, Path], dict[str, str]] = field(default_factory=dict)  # (channel, doc) -> kind: key
     _by_doc: dict[tuple[str, Path], list[ImageSet]] = field(default_factory=dict)
     slot_memo: dict[tuple[Path, str, str, Focal | None], tuple[tuple[Rendition, ...], str | None]] = field(
         default_factory=dict)
@@ -98,7 +99,13 @@ class Plan:
         return self._by_doc.get((channel, doc.path), [])
 
 
-def plan_build(site: Site, channels: dict[str, Channel], masters: Masters, problems: Problems) -> Plan:
+def plan_build(site: Site, channels: dict[str, Channel], masters: Masters, problems: Problems,
+               keys_only: frozenset[str] = frozenset()) -> Plan:
+    """Plan every output of ``channels``; for those in ``keys_only`` just their page keys.
+
+    A channel built alone (``--channel email``) still links to the canonical
+    channel's pages, so the canonical channel is planned for its keys.
+    """
     plan = Plan(site)
     for doc in masters.documents:
         plan.translations.setdefault(doc.doc_id, {})[doc.locale] = doc
@@ -107,13 +114,22 @@ def plan_build(site: Site, channels: dict[str, Channel], masters: Masters, probl
         by_locale[doc.locale].append(doc)
     formats = available_formats()
     claimed: dict[str, str] = {}
+    clashes: set[tuple[str, str]] = set()
     for channel in channels.values():
+        if channel.name in keys_only:
+            for rule in channel.rules.outputs.values():
+                if rule.per == "document":
+                    for out in _expand(channel, rule, site, by_locale):
+                        _index(plan, out)
+            continue
         for rule in channel.rules.outputs.values():
             for out in _expand(channel, rule, site, by_locale):
                 first = claimed.setdefault(out.key, _origin(out))
                 if first != _origin(out):
-                    problems.error(f"output {out.key!r} is also produced by {first}",
-                                   out.doc.pos("slug") if out.doc else SourcePos(channel.rule_files[0]))
+                    if (first, _origin(out)) not in clashes:  # once per pair, not once per channel
+                        clashes.add((first, _origin(out)))
+                        problems.error(f"output {out.key!r} is also produced by {first}",
+                                       out.doc.pos("slug") if out.doc else SourcePos(channel.rule_files[0]))
                     continue
                 plan.outputs.append(out)
                 _index(plan, out)
@@ -129,6 +145,8 @@ def _origin(out: PlannedOutput) -> str:
 
 def _index(plan: Plan, out: PlannedOutput) -> None:
     name = out.channel.name
+    if out.rule.per == "document" and out.doc:
+        plan.doc_outputs.setdefault((name, out.doc.path), {})[out.rule.kind] = out.key
     if out.rule.per == "document" and out.doc and (name, out.doc.path) not in plan.doc_keys:
         if out.rule.kind == "page" or out.key.endswith(".html"):
             plan.doc_keys[(name, out.doc.path)] = out.key

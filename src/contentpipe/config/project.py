@@ -72,6 +72,8 @@ PROJECT_SCHEMA = Table({
         "default_locale_in_subdir": Field("bool", False),
         "description": Field("str", ""),
         "author": Field("str", ""),
+        "campaign": Field("str", "", doc="utm_campaign for documents whose front matter names none"),
+        "canonical_channel": Field("str", "web", doc="the channel whose page is every variant's canonical link"),
     }, required=True),
     "output": Table({"dir": Field("str", "dist")}),
     "channels": Table({"enabled": Field("list[str]", None)}),
@@ -94,6 +96,8 @@ class Site:
     default_locale_in_subdir: bool = False
     description: str = ""
     author: str = ""
+    campaign: str = ""
+    canonical_channel: str = "web"
 
     def locale_dir(self, locale: str) -> str:
         """The folder a locale's pages live under: '' for the default locale, else 'nl/'."""
@@ -161,6 +165,8 @@ def load_config(root: Path, problems: Problems) -> ProjectConfig:
         default_locale_in_subdir=site_data["default_locale_in_subdir"],
         description=site_data["description"],
         author=site_data["author"],
+        campaign=site_data["campaign"],
+        canonical_channel=site_data["canonical_channel"],
     )
     out_dir = _output_dir(root, data["output"]["dir"], src, problems)
     targets = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -18,6 +19,11 @@ from contentpipe.config.schema import Field, Table, in_range
 from contentpipe.errors import Problems, SourcePos
 
 PER = ("document", "locale", "tag", "site")
+OUTPUT_FORMATS = ("text", "json", "email", "eml")
+COUNTINGS = ("characters", "graphemes", "x-weighted")
+LINK_PLACES = ("text", "field", "none")
+TAG_SCOPES = ("site", "all", "none")
+UTM_PLACEHOLDERS = frozenset({"channel", "network", "slug", "locale", "kind", "campaign"})
 FORMATS = ("avif", "webp", "jpeg", "png")
 FITS = ("scale", "fill", "pad")
 METADATA = ("credit", "rights")
@@ -56,6 +62,27 @@ OUTPUT = Table({
     "cache": Field("str", None, doc="a policy name from [cache]"),
     "paginate": Field("int", 0, check=in_range(0, 10_000), doc="items per page; 0 = one page"),
     "limit": Field("int", 0, check=in_range(0, 100_000), doc="at most this many items; 0 = all"),
+    "format": Field("str", "text", choices=OUTPUT_FORMATS,
+                    doc="text: the template's output; json: checked and pretty-printed; email: CSS inlined "
+                        "and linted for email clients; eml: a MIME message assembled from 'parts'"),
+    "parts": Field("list[str]", [], doc="eml: the document outputs that become its text/plain and text/html parts"),
+    "network": Field("str", None, doc="social: the [networks.*] entry whose post this output renders"),
+})
+
+NETWORK = Table({
+    "name": Field("str", None, doc="display name"),
+    "limit": Field("int", check=in_range(1, 100_000), doc="longest post text, as the network counts it"),
+    "counting": Field("str", "characters", choices=COUNTINGS),
+    "url_length": Field("int", None, check=in_range(1, 1000), doc="every URL counts this much (X, Mastodon: 23)"),
+    "max_bytes": Field("int", None, check=in_range(1, 1_000_000), doc="a UTF-8 byte cap on top (Bluesky: 3000)"),
+    "hashtags": Field("int", 3, check=in_range(0, 100), doc="at most this many hashtags from the tags"),
+    "max_hashtags": Field("int", None, check=in_range(0, 1000),
+                          doc="the network's own cap on hashtags in a post (Instagram: 5); more is an error"),
+    "link": Field("str", "text", choices=LINK_PLACES,
+                  doc="text: the link is part of the post text; field: sent beside it (a link card); none"),
+    "image": Field("str", None, doc="the image slot of the share image"),
+    "utm_source": Field("str", None, doc="campaign source; default: the network's key"),
+    "utm_medium": Field("str", "social"),
 })
 
 IMAGE_SLOT = Table({
@@ -81,12 +108,39 @@ RULES_SCHEMA = Table({
         "description": Field("str", ""),
         "extends": Field("str", None),
         "publish_at": Field("str", None, doc="published path prefix; '' = site root"),
+        "urls": Field("str", "relative", choices=("relative", "absolute"),
+                      doc="links between outputs: relative (works under any prefix) or absolute (email)"),
     }),
+    "links": Table({
+        "tag": Field("str", "none", choices=TAG_SCOPES,
+                     doc="which links get campaign parameters: site (links to our own site), all, none"),
+        "utm_source": Field("str", "{channel}"),
+        "utm_medium": Field("str", "{channel}"),
+        "utm_content": Field("str", "{slug}"),
+        "documents": Field("str", "channel", choices=("channel", "canonical"),
+                           doc="links between documents go to this channel's pages or the canonical channel's"),
+    }),
+    "text": Table({
+        "summary_length": Field("int", 0, check=in_range(0, 100_000), doc="cut summaries to this; 0 = keep"),
+        "preheader_length": Field("int", 110, check=in_range(0, 1000)),
+        "ellipsis": Field("str", "…"),
+        "plain_width": Field("int", 76, check=in_range(0, 1000), doc="wrap plain text; 0 = never"),
+    }),
+    "email": Table({
+        "from": Field("str", None, check=lambda v: None if "@" in parseaddr(v)[1].strip("@")
+                      else "must be an address like 'Name <news@example.com>'",
+                      doc="the From header of .eml outputs: 'Name <address>'"),
+        "reply_to": Field("str", None),
+        "unsubscribe_url": Field("str", None, doc="List-Unsubscribe (one-click) target"),
+        "max_html_bytes": Field("int", 102_000, check=in_range(1000, 10_000_000),
+                                doc="Gmail clips a message whose HTML is larger (about 102 KB)"),
+    }),
+    "networks": Table(each=NETWORK),
     "outputs": Table(each=OUTPUT),
     "images": Table(each=IMAGE_SLOT),
     "markdown": Table({
-        "html": Field("str", "sanitize", choices=("sanitize", "allow", "escape"),
-                      doc="raw HTML in Markdown: cleaned with nh3, kept, or shown as text"),
+        "html": Field("str", "sanitize", choices=("sanitize", "allow", "escape", "strip"),
+                      doc="raw HTML in Markdown: cleaned with nh3, kept, shown as text, or reduced to its text"),
         "typographer": Field("bool", False),
         "heading_anchors": Field("bool", True),
         "tables": Field("bool", True),
@@ -117,6 +171,9 @@ class OutputRule:
     cache: str
     paginate: int = 0
     limit: int = 0
+    format: str = "text"
+    parts: tuple[str, ...] = ()
+    network: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +202,47 @@ class MarkdownRules:
 
 
 @dataclass(frozen=True)
+class LinkRules:
+    tag: str = "none"
+    utm_source: str = "{channel}"
+    utm_medium: str = "{channel}"
+    utm_content: str = "{slug}"
+    documents: str = "channel"
+
+
+@dataclass(frozen=True)
+class TextRules:
+    summary_length: int = 0
+    preheader_length: int = 110
+    ellipsis: str = "…"
+    plain_width: int = 76
+
+
+@dataclass(frozen=True)
+class EmailRules:
+    sender: str | None = None
+    reply_to: str | None = None
+    unsubscribe_url: str | None = None
+    max_html_bytes: int = 102_000
+
+
+@dataclass(frozen=True)
+class NetworkRules:
+    key: str
+    name: str
+    limit: int
+    counting: str = "characters"
+    url_length: int | None = None
+    max_bytes: int | None = None
+    hashtags: int = 3
+    max_hashtags: int | None = None
+    link: str = "text"
+    image: str | None = None
+    utm_source: str = ""
+    utm_medium: str = "social"
+
+
+@dataclass(frozen=True)
 class ChannelRules:
     name: str
     description: str
@@ -155,6 +253,11 @@ class ChannelRules:
     cache: Mapping[str, str]
     strings: Mapping[str, Mapping[str, str]]
     params: Mapping[str, Any] = field(default_factory=dict)
+    urls: str = "relative"
+    links: LinkRules = LinkRules()
+    text: TextRules = TextRules()
+    email: EmailRules = EmailRules()
+    networks: Mapping[str, NetworkRules] = field(default_factory=dict)
 
     def string(self, locale: str, key: str) -> str:
         """A UI string for a locale, falling back to its language, then English, then the key."""
@@ -181,7 +284,8 @@ def build_rules(name: str, merged: Mapping[str, Any], origin: Mapping[str, Sourc
     outputs: dict[str, OutputRule] = {}
     for kind, raw in merged.get("outputs", {}).items():
         where = origin.get(f"outputs.{kind}", SourcePos(Path(f"channels/{name}/channel.toml")))
-        missing = [k for k in ("per", "template", "path") if not raw.get(k)]
+        needed = ("per", "path") if raw.get("format") == "eml" else ("per", "template", "path")
+        missing = [k for k in needed if not raw.get(k)]
         if missing:
             problems.error(f"output '{kind}' needs {', '.join(missing)}", where)
             continue
@@ -194,9 +298,10 @@ def build_rules(name: str, merged: Mapping[str, Any], origin: Mapping[str, Sourc
             problems.error(f"path {raw['path']!r} must stay inside the channel folder", where)
             continue
         cache = raw.get("cache") or ("feed" if raw["path"].endswith((".xml", ".json")) else "page")
-        outputs[kind] = OutputRule(kind, raw["per"], raw["template"], raw["path"],
+        outputs[kind] = OutputRule(kind, raw["per"], raw.get("template", ""), raw["path"],
                                    raw.get("content_type"), cache,
-                                   raw.get("paginate", 0), raw.get("limit", 0))
+                                   raw.get("paginate", 0), raw.get("limit", 0), raw.get("format", "text"),
+                                   tuple(raw.get("parts", ())), raw.get("network"))
     images: dict[str, ImageSlot] = {}
     for slot, raw in merged.get("images", {}).items():
         where = origin.get(f"images.{slot}", SourcePos(Path(f"channels/{name}/channel.toml")))
@@ -215,6 +320,20 @@ def build_rules(name: str, merged: Mapping[str, Any], origin: Mapping[str, Sourc
             quality=MappingProxyType({**DEFAULT_QUALITY, **raw.get("quality", {})}),
             sizes=raw.get("sizes", "100vw"), upscale=raw.get("upscale", False),
             background=raw.get("background", "#ffffff"), metadata=tuple(raw.get("metadata", ())))
+    networks = {
+        key: NetworkRules(key=key, name=raw.get("name") or key, limit=raw["limit"],
+                          **{k: v for k, v in raw.items() if k not in ("name", "limit", "utm_source")},
+                          utm_source=raw.get("utm_source") or key)
+        for key, raw in merged.get("networks", {}).items() if raw.get("limit")
+    }
+    for key in merged.get("networks", {}).keys() - networks.keys():
+        problems.error(f"network '{key}' needs limit", origin.get(f"networks.{key}", SourcePos(Path(name))))
+    for key, net in networks.items():
+        if net.image is not None and net.image not in images:
+            problems.error(f"network '{key}': image slot {net.image!r} is not defined (defined: "
+                           f"{', '.join(images) or 'none'})",
+                           origin.get(f"networks.{key}", SourcePos(Path(name))))
+    _check_outputs(name, outputs, networks, origin, problems)
     cache = {**DEFAULT_CACHE, **merged.get("cache", {})}
     for kind, rule in outputs.items():
         if rule.cache not in cache:
@@ -234,7 +353,37 @@ def build_rules(name: str, merged: Mapping[str, Any], origin: Mapping[str, Sourc
         cache=MappingProxyType(cache),
         strings=MappingProxyType({k: MappingProxyType(v) for k, v in merged.get("strings", {}).items()}),
         params=MappingProxyType(dict(merged.get("params", {}))),
+        urls=channel.get("urls", "relative"),
+        links=LinkRules(**merged.get("links", {})),
+        text=TextRules(**merged.get("text", {})),
+        email=EmailRules(**{("sender" if k == "from" else k): v for k, v in merged.get("email", {}).items()}),
+        networks=MappingProxyType(networks),
     )
+
+
+def _check_outputs(name: str, outputs: dict[str, OutputRule], networks: Mapping[str, NetworkRules],
+                   origin: Mapping[str, SourcePos], problems: Problems) -> None:
+    """What an output refers to must exist: eml parts, networks; a bad output is dropped."""
+    for kind, rule in list(outputs.items()):
+        where = origin.get(f"outputs.{kind}", SourcePos(Path(f"channels/{name}/channel.toml")))
+        problem = None
+        if rule.format == "eml":
+            if rule.per != "document":
+                problem = "format = 'eml' needs per = 'document'"
+            elif not rule.parts:
+                problem = "format = 'eml' needs parts (the document outputs for its text and HTML parts)"
+            else:
+                for part in rule.parts:
+                    other = outputs.get(part)
+                    if other is None or other.per != "document" or other.format in ("eml", "json"):
+                        problem = f"part {part!r} is not a text or email output per document of this channel"
+                        break
+        if rule.network is not None and rule.network not in networks:
+            problem = (f"network {rule.network!r} is not defined (defined: "
+                       f"{', '.join(networks) or 'none'})")
+        if problem:
+            problems.error(f"output '{kind}': {problem}", where)
+            del outputs[kind]
 
 
 def _bad_placeholders(pattern: str, per: str) -> str | None:

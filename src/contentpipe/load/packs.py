@@ -151,7 +151,7 @@ def _resolve(packs: dict[str, list[PackSource]], src: PackSource, index: int,
 
 def _check_templates(channel: Channel, origin: dict[str, SourcePos], problems: Problems) -> None:
     for kind, rule in channel.rules.outputs.items():
-        if not any((d / rule.template).is_file() for d in channel.template_dirs):
+        if rule.template and not any((d / rule.template).is_file() for d in channel.template_dirs):
             looked = ", ".join(str(d) for d in channel.template_dirs) or "no templates/ folder"
             problems.error(f"template {rule.template!r} not found (looked in {looked})",
                            origin.get(f"outputs.{kind}", SourcePos(channel.rule_files[0])))

@@ -15,9 +15,21 @@ def load_yaml(text: str) -> Any:
 
 
 def key_lines(text: str, first_line: int = 1) -> dict[str, int]:
-    """Each top-level key's line number, counting ``text``'s first line as ``first_line``."""
+    """Each key's line number, top-level keys as 'key', their block children as 'key.child'.
+
+    Counts ``text``'s first line as ``first_line``. Good enough to point an
+    editor at ``social.x`` without a full YAML position map.
+    """
     lines: dict[str, int] = {}
+    top = ""
     for number, line in enumerate(text.splitlines(), first_line):
-        if line[:1].isalpha() and ":" in line:
-            lines.setdefault(line.split(":", 1)[0].strip(), number)
+        if ":" not in line:
+            continue
+        if line[:1].isalpha():
+            top = line.split(":", 1)[0].strip()
+            lines.setdefault(top, number)
+        elif top and line[:1] == " ":
+            child = line.strip()
+            if child[:1].isalnum():
+                lines.setdefault(f"{top}.{child.split(':', 1)[0].strip()}", number)
     return lines

@@ -15,17 +15,40 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from contentpipe import urls
-from contentpipe.errors import Problems, SourcePos
+from contentpipe.config.rules import NetworkRules
+from contentpipe.errors import ContentpipeError, Problems, SourcePos
 from contentpipe.load.documents import Document, resolve_ref
 from contentpipe.load.masters import Masters, local_target
 from contentpipe.load.packs import Channel
 from contentpipe.load.parsed import rules_key
 from contentpipe.plan import ImageSet, Plan, PlannedOutput, tag_slug
-from contentpipe.render import markdown
+from contentpipe.render import blocks, markdown, plaintext, social
 from contentpipe.render.bodycache import BodyCache
 from contentpipe.render.templates import Templates
+from contentpipe.text.links import is_site_url, tag_url
+from contentpipe.text.truncate import truncate
 
 FALLBACK_FORMATS = ("jpeg", "png")
+
+
+class LazyView(dict):  # type: ignore[type-arg]
+    """A view whose costly values (body, plain text, blocks) are made on first use.
+
+    Jinja looks ``doc.text`` up as ``doc["text"]``; ``__missing__`` computes it
+    then. ``tojson`` sees only the values made so far.
+    """
+
+    def __init__(self, base: dict[str, Any], lazy: dict[str, Any]) -> None:
+        super().__init__(base)
+        self._lazy = lazy
+
+    def __missing__(self, key: str) -> Any:
+        make = self._lazy.pop(key, None)
+        if make is None:
+            raise KeyError(key)
+        value = self[key] = make()
+        return value
+
 DISPLAY_WIDTH = 1200  # the fallback <img src> is the largest rendition up to this width
 
 
@@ -53,6 +76,38 @@ class ContextBuilder:
 
     def doc_key(self, doc: Document) -> str | None:
         return self.plan.doc_keys.get((self.channel.name, doc.path))
+
+    def canonical_key(self, doc: Document) -> str | None:
+        """The key of the document's page in the canonical channel (the web page)."""
+        return self.plan.doc_keys.get((self.site.canonical_channel, doc.path))
+
+    def link_key(self, doc: Document) -> str | None:
+        """Where a link to a document goes from this channel: its own page or the canonical one."""
+        if self.rules.links.documents == "canonical":
+            return self.canonical_key(doc)
+        return self.doc_key(doc)
+
+    def campaign(self, doc: Document) -> str:
+        return doc.campaign or self.site.campaign
+
+    def utm(self, doc: Document, kind: str, network: Any = None) -> dict[str, str]:
+        """Campaign parameters for one document's links, from the channel's [links] rules."""
+        fields = {"channel": self.channel.name, "network": network.key if network else "", "slug": doc.slug,
+                  "locale": doc.locale, "kind": kind, "campaign": self.campaign(doc)}
+        links = self.rules.links
+        source = network.utm_source if network else links.utm_source
+        medium = network.utm_medium if network else links.utm_medium
+        return {"utm_source": source.format(**fields), "utm_medium": medium.format(**fields),
+                "utm_campaign": fields["campaign"], "utm_content": links.utm_content.format(**fields)}
+
+    def tag(self, url: str, doc: Document, kind: str = "body", network: Any = None) -> str:
+        """A link with the channel's campaign parameters, when its [links] rules tag this URL."""
+        scope = self.rules.links.tag
+        if scope == "none" or not url or not self.campaign(doc):
+            return url
+        if scope == "site" and not is_site_url(url, self.site.base_url):
+            return url
+        return tag_url(url, self.utm(doc, kind, network))
 
     # ----- values ---------------------------------------------------------------
 
@@ -155,14 +210,17 @@ class ContextBuilder:
     def _link(self, doc: Document, from_key: str | None, href: str, line: int) -> str:
         target = local_target(href)
         if target is None:
-            return href
+            return self.tag(href, doc) if from_key is None else href
         other = self._doc_by_path.get(resolve_ref(doc.path.parent, target))
-        key = self.doc_key(other) if other else None
+        key = self.link_key(other) if other else None
         if key is None:
             self.problems.warning(f"link to {href!r}: that document is not built (a draft?)",
                                   SourcePos(doc.path, line))
             return href
         fragment = urlsplit(href).fragment
+        if from_key is None:  # absolute: it leaves the channel, so it can carry the campaign
+            url = self.tag(self.url(None, key), doc)
+            return url + (f"#{fragment}" if fragment else "")
         return self.url(from_key, key) + (f"#{fragment}" if fragment else "")
 
     def _image(self, doc: Document, from_key: str | None, src: str, alt: str, title: str, line: int,
@@ -190,7 +248,41 @@ class ContextBuilder:
     # ----- documents ------------------------------------------------------------
 
     def summary(self, doc: Document) -> str:
-        return doc.summary or self.masters.parsed.facts(doc, self.rules.markdown).first_paragraph
+        """The front matter summary, or the first paragraph; cut to the channel's summary_length."""
+        text = doc.summary or self.masters.parsed.facts(doc, self.rules.markdown).first_paragraph
+        rules = self.rules.text
+        return truncate(text, rules.summary_length, ellipsis=rules.ellipsis) if rules.summary_length else text
+
+    def email_field(self, doc: Document, key: str) -> str | None:
+        """front matter ``email.<key>`` as text; a wrong type is reported and ignored."""
+        section = doc.meta.get("email")
+        value = section.get(key) if isinstance(section, dict) else None
+        if value is not None and not isinstance(value, str):
+            self.problems.warning(f"email.{key} must be text, got {value!r}; ignored",
+                                  doc.pos(f"email.{key}"))
+            return None
+        return value.strip() if value else None
+
+    def plain_text(self, doc: Document) -> str:
+        """The body as text/plain: links as 'text (url)', tables and images degraded (see plaintext)."""
+        tokens = self.masters.parsed.tokens(doc, self.rules.markdown)
+        first = doc.body_line - 1  # the renderers count body lines; problems name file lines
+        return plaintext.to_text(tokens, lambda href, line: self._link(doc, None, href, first + line),
+                                 width=self.rules.text.plain_width, notes_label=self.strings(doc.locale).get(
+                                     "notes", "Notes"), image_label=self.strings(doc.locale).get("image", "Image"))
+
+    def body_blocks(self, doc: Document, from_key: str | None) -> list[dict[str, Any]]:
+        """The body as structured blocks for native apps (see blocks)."""
+        tokens = self.masters.parsed.tokens(doc, self.rules.markdown)
+
+        def image(src: str, alt: str, title: str, line: int) -> dict[str, Any] | None:
+            view = self.image(self.plan.image(self.channel.name, doc, f"inline:body:{src}"), from_key)
+            if view is not None and alt:
+                view["alt"] = alt
+            return view
+
+        first = doc.body_line - 1
+        return blocks.to_blocks(tokens, lambda href, line: self._link(doc, from_key, href, first + line), image)
 
     def tag_views(self, tags: tuple[str, ...], locale: str, from_key: str | None) -> list[dict[str, str]]:
         out = []
@@ -220,14 +312,26 @@ class ContextBuilder:
 
     def doc_view(self, doc: Document, from_key: str | None, full: bool = False) -> dict[str, Any]:
         key = self.doc_key(doc)
-        view = dict(self._doc_base(doc))
-        view["url"] = self.url(from_key, key) if key else ""
-        view["absolute_url"] = self.url(None, key) if key else ""
-        view["tags"] = self.tag_views(doc.tags, doc.locale, from_key)
-        view["hero"] = self.image(self.plan.image(self.channel.name, doc, "hero:hero"), from_key)
-        view["card"] = self.image(self.plan.image(self.channel.name, doc, "card:hero"), from_key)
+        canonical = self.canonical_key(doc) or key
+        base = dict(self._doc_base(doc))
+        base["url"] = self.url(from_key, key) if key else ""
+        base["absolute_url"] = self.url(None, key) if key else ""
+        base["canonical_url"] = self.url(None, canonical) if canonical else ""
+        base["link"] = self.tag(base["canonical_url"], doc, "cta")
+        base["outputs"] = {kind: self.url(None, k)
+                           for kind, k in self.plan.doc_outputs.get((self.channel.name, doc.path), {}).items()}
+        base["tags"] = self.tag_views(doc.tags, doc.locale, from_key)
+        base["hero"] = self.image(self.plan.image(self.channel.name, doc, "hero:hero"), from_key)
+        base["card"] = self.image(self.plan.image(self.channel.name, doc, "card:hero"), from_key)
+        view = LazyView(base, {
+            "body": lambda: self.body_html(doc, from_key),
+            "text": lambda: self.plain_text(doc),
+            "blocks": lambda: self.body_blocks(doc, from_key),
+            "subject": lambda: self.email_field(doc, "subject") or doc.title,
+            "preheader": lambda: self.email_field(doc, "preheader") or truncate(
+                self._doc_base(doc)["summary"], self.rules.text.preheader_length, ellipsis=self.rules.text.ellipsis),
+        })
         if full:
-            view["body"] = self.body_html(doc, from_key)
             view["share"] = self.image(self.plan.image(self.channel.name, doc, "share:hero"), None)
             view["translations"] = self.translations(doc, from_key)
             view["jsonld"] = self.jsonld(doc, view)
@@ -250,8 +354,8 @@ class ContextBuilder:
             "headline": doc.title[:110],
             "description": view["summary"],
             "inLanguage": doc.locale,
-            "mainEntityOfPage": view["absolute_url"],
-            "url": view["absolute_url"],
+            "mainEntityOfPage": view["canonical_url"],
+            "url": view["canonical_url"],
             "publisher": {"@type": "Organization", "name": self.site.name},
         }
         if view["date"]:
@@ -269,12 +373,56 @@ class ContextBuilder:
         text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2)
         return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
+    # ----- social -----------------------------------------------------------------
+
+    def own_post_text(self, doc: Document, network: str) -> str | None:
+        """The editor's text for a network: front matter social.<network>, else social.text."""
+        section = doc.meta.get("social")
+        if section is None:
+            return None
+        if not isinstance(section, dict):
+            raise ContentpipeError("social must be a table of network: text", doc.pos("social"))
+        for key in (network, "text"):
+            value = section.get(key)
+            if value is not None:
+                if not isinstance(value, str):
+                    raise ContentpipeError(f"social.{key} must be text, got {value!r}", doc.pos(f"social.{key}"))
+                return value.strip()
+        return None
+
+    def post_view(self, doc: Document, net: NetworkRules, view: dict[str, Any]) -> dict[str, Any]:
+        """The payload a scheduler posts: text within the network's limits, link, hashtags, image."""
+        link = self.tag(view["canonical_url"], doc, "post", net)
+        own = self.own_post_text(doc, net.key)
+        try:
+            post = social.compose(net, title=doc.title, summary=view["summary"], link=link, tags=doc.tags,
+                                  own_text=own, ellipsis=self.rules.text.ellipsis)
+        except social.PostError as err:
+            key = f"social.{net.key}" if f"social.{net.key}" in doc.lines else "social.text"
+            raise ContentpipeError(str(err), doc.pos(key)) from err
+        image = self.image(self.plan.image(self.channel.name, doc, f"{net.image}:hero"), None) if net.image else None
+        return {
+            "network": net.key,
+            "name": net.name,
+            "text": post.text,
+            "length": post.length,
+            "limit": net.limit,
+            "counting": net.counting,
+            "generated": post.generated,
+            "hashtags": list(post.hashtags),
+            "link": link,
+            "link_in_text": net.link == "text",
+            "image": None if image is None else {
+                "url": image["absolute_src"], "width": image["width"], "height": image["height"],
+                "type": image["type"], "alt": image["alt"], "credit": image["credit"]},
+        }
+
     # ----- the context ----------------------------------------------------------
 
     def for_output(self, out: PlannedOutput) -> dict[str, Any]:
         key = out.key
         from_key: str | None = key
-        absolute_only = not key.endswith((".html", ".htm"))
+        absolute_only = self.rules.urls == "absolute" or not key.endswith((".html", ".htm"))
         if absolute_only:
             from_key = None  # feeds, sitemaps, JSON: absolute URLs only
         locale = out.locale or self.site.default_locale
@@ -282,7 +430,9 @@ class ContextBuilder:
             "site": {"name": self.site.name, "base_url": self.site.base_url,
                      "description": self.site.description, "author": self.site.author,
                      "locales": list(self.site.locales), "default_locale": self.site.default_locale},
-            "channel": {"name": self.channel.name, "params": dict(self.rules.params)},
+            "channel": {"name": self.channel.name, "params": dict(self.rules.params),
+                        "email": {"from": self.rules.email.sender or "",
+                                  "unsubscribe_url": self.rules.email.unsubscribe_url or ""}},
             "locale": locale,
             "t": self.strings(locale),
             "output": {"kind": out.rule.kind, "key": key, "url": self.url(from_key, key),
@@ -297,6 +447,8 @@ class ContextBuilder:
                                          if idx + 1 < out.pages else "")
         if out.doc is not None:
             ctx["doc"] = self.doc_view(out.doc, from_key, full=True)
+            if out.rule.network is not None:
+                ctx["post"] = self.post_view(out.doc, self.rules.networks[out.rule.network], ctx["doc"])
         if out.rule.per in ("locale", "tag"):
             ctx["items"] = [self.doc_view(d, from_key, full=absolute_only) for d in out.items]
             ctx["tag"] = ({"name": out.tag, "slug": tag_slug(out.tag)} if out.tag else None)

@@ -58,6 +58,9 @@ def parser(rules: MarkdownRules) -> MarkdownIt:
         anchors_plugin(md, min_level=2, max_level=4, slug_func=slugify)
     if rules.footnotes:
         footnote_plugin(md)
+    if rules.html == "strip":
+        md.add_render_rule("html_block", _render_html_as_text)
+        md.add_render_rule("html_inline", _render_html_as_text)
     md.add_render_rule("image", _render_image)
     md.add_render_rule("link_open", _render_link_open)
     md.add_render_rule("paragraph_open", _render_paragraph_open)
@@ -83,6 +86,16 @@ def render(rules: MarkdownRules, tokens: Sequence[Token], env: BodyEnv) -> str:
     if rules.html == "sanitize" and _has_raw_html(tokens):
         html = sanitize(html)
     return html
+
+
+def _render_html_as_text(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                         env: dict[str, Any]) -> str:
+    """html = "strip": raw HTML becomes its text (an inline tag vanishes, a block keeps its words)."""
+    tok = tokens[idx]
+    text = nh3.clean(tok.content, tags=set(), strip_comments=True).strip()
+    if tok.type == "html_block":
+        return f"<p>{text}</p>\n" if text else ""
+    return text
 
 
 def references(tokens: Sequence[Token]) -> Iterator[Ref]:

@@ -1,0 +1,1 @@
+"""Pure text helpers for adapting posts to social networks and email."""

@@ -1,0 +1,138 @@
+"""The social channel: a payload per document and network, inside that network's real limits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from PIL import Image
+
+from conftest import Built, article, jpeg_bytes
+from contentpipe import Project
+from contentpipe.text.measure import measure
+
+NETWORKS = {  # network: (limit, counting, url_length, share image size)
+    "x": (280, "x-weighted", 23, (1200, 675)),
+    "bluesky": (300, "graphemes", None, (1200, 675)),
+    "mastodon": (500, "characters", 23, (1200, 675)),
+    "threads": (500, "characters", None, (1080, 1350)),
+    "linkedin": (3000, "characters", None, (1200, 627)),
+    "facebook": (63206, "characters", None, (1200, 630)),
+    "instagram": (2200, "characters", None, (1080, 1350)),
+}
+
+
+def payloads(built: Built) -> list[tuple[str, dict]]:
+    return [(o.key, json.loads((built.out / o.path).read_text(encoding="utf-8")))
+            for o in built.manifest.outputs if o.channel == "social"]
+
+
+def test_every_document_has_a_payload_per_network_within_its_limit(built_sample: Built) -> None:
+    found = payloads(built_sample)
+    assert len(found) == 12 * len(NETWORKS)
+    for key, post in found:
+        limit, counting, url_length, size = NETWORKS[post["network"]]
+        assert post["limit"] == limit and post["counting"] == counting
+        assert post["length"] == measure(post["text"], counting, url_length) <= limit, key
+        if post["network"] == "bluesky":
+            assert len(post["text"].encode()) <= 3000
+        if post["network"] in ("x", "bluesky", "mastodon", "threads"):
+            assert post["link"] in post["text"]
+        else:
+            assert post["link"] not in post["text"]
+        assert all(h in post["text"] for h in post["hashtags"])
+        if post["network"] == "instagram":
+            assert len(post["hashtags"]) <= 5
+        image = post["image"]
+        assert (image["width"], image["height"]) == size
+        media = urlsplit(image["url"]).path.lstrip("/")
+        with Image.open(built_sample.out / built_sample.by_key[media].path) as decoded:
+            # JPEG, or PNG for a transparent master (the lantern cut-out)
+            assert decoded.size == size and decoded.get_format_mimetype() == image["type"]
+        assert image["alt"]
+
+
+def test_links_carry_the_network_as_campaign_source(built_sample: Built) -> None:
+    post = json.loads(built_sample.file("social/nl/articles/route-guide/bluesky.json").read_text(encoding="utf-8"))
+    link = urlsplit(post["link"])
+    assert f"{link.scheme}://{link.netloc}{link.path}" == post["canonical_url"]
+    assert post["canonical_url"] == "https://www.example.com/nl/articles/route-guide/"
+    assert parse_qs(link.query) == {"utm_source": ["bluesky"], "utm_medium": ["social"],
+                                    "utm_campaign": ["spring-lights-2026"], "utm_content": ["route-guide"]}
+
+
+def test_editor_text_is_used_as_written(built_sample: Built) -> None:
+    post = json.loads(built_sample.file("social/articles/lantern-workshop/x.json").read_text(encoding="utf-8"))
+    assert post["generated"] is False
+    assert post["text"].startswith("Paper, a teal frame and a warm LED: build your own bike lantern")
+    assert "🏮" in post["text"]
+
+
+def social_project(make_project, extra: str, summary: str = "A summary.") -> Path:  # type: ignore[no-untyped-def]
+    return make_project({
+        "assets/a/ok.md": article("Fine", extra="tags: [spring, night market]\n"),
+        "assets/a/post.md": article("Long one", extra=f"summary: {summary!r}\ntags: [cycling]\n"
+                                    "hero: pic.jpg\n" + extra),
+        "assets/a/pic.jpg": jpeg_bytes((1000, 1000)),
+        "assets/a/pic.jpg.yml": "alt: A square picture\nfocal_point: [0.8, 0.2]\n",
+    }, config="""\
+[site]
+name = "Test site"
+base_url = "https://test.example/"
+campaign = "launch"
+[channels]
+enabled = ["web", "social"]
+""")
+
+
+def test_an_editor_text_too_long_for_x_is_reported_never_cut(make_project) -> None:  # type: ignore[no-untyped-def]
+    text = "界" * 130 + " 🏳️‍🌈"  # 130 CJK weigh 260, plus the link (23): too long for X, fine elsewhere
+    root = social_project(make_project, f"social:\n  x: {text!r}\n")
+    result = Project.load(root).build()
+    [error] = result.errors
+    assert error.where.path.name == "post.md" and error.where.key == "social.x"
+    assert error.where.line == 8  # the line of 'x:' under 'social:'
+    assert "X allows 280" in error.message and "never cut" in error.message
+    out = result.out_dir
+    assert not (out / "social/a/post/x.json").exists()
+    mastodon = json.loads((out / "social/a/post/mastodon.json").read_text(encoding="utf-8"))
+    assert mastodon["text"].startswith("Long one") and mastodon["generated"] is True  # the rest still builds
+    assert (out / "social/a/ok/x.json").is_file()
+
+
+def test_a_long_generated_text_is_cut_at_a_boundary_to_fit(make_project) -> None:  # type: ignore[no-untyped-def]
+    summary = ("Spring rides start at dusk. " * 8 + "Families 👨‍👩‍👧‍👦 and flags 🇳🇱 welcome. ") * 3
+    root = social_project(make_project, "", summary=summary)
+    result = Project.load(root).build()
+    assert result.ok, [str(p) for p in result.errors]
+    bluesky = json.loads((result.out_dir / "social/a/post/bluesky.json").read_text(encoding="utf-8"))
+    assert bluesky["generated"] is True
+    assert measure(bluesky["text"], "graphemes") <= 300
+    head = bluesky["text"].split("\n\n")
+    assert head[0] == "Long one"
+    assert head[1].endswith((".", "…")) and summary.startswith(head[1].rstrip("…").rstrip())
+    assert "https://test.example/a/post/?utm_source=bluesky" in bluesky["text"]
+    x = json.loads((result.out_dir / "social/a/post/x.json").read_text(encoding="utf-8"))
+    assert measure(x["text"], "x-weighted") == x["length"] <= 280
+    assert x["text"].startswith("Long one\n\nSpring rides start at dusk.")
+    assert x["hashtags"] in ([], ["#cycling"]) and all(h in x["text"] for h in x["hashtags"])
+
+
+def test_share_images_are_cropped_around_the_focal_point(make_project) -> None:  # type: ignore[no-untyped-def]
+    root = social_project(make_project, "")
+    result = Project.load(root).build()
+    manifest = json.loads((result.out_dir / "manifest.json").read_text())
+    specs = {o["key"]: o["extra"]["spec"] for o in manifest["outputs"] if o["kind"] == "rendition"}
+    x = json.loads((result.out_dir / "social/a/post/x.json").read_text(encoding="utf-8"))
+    instagram = json.loads((result.out_dir / "social/a/post/instagram.json").read_text(encoding="utf-8"))
+    # the square master is too small for 1200x675: the largest 16:9 window, at the top because the
+    # focal point is at y = 0.2 (a centred crop would start at y = 0.21875)
+    assert (x["image"]["width"], x["image"]["height"]) == (999, 562)
+    assert specs[urlsplit(x["image"]["url"]).path.lstrip("/")].split("|")[1] == "0.00000,0.00000,1.00000,0.56250"
+    # 4:5 portrait for Instagram, upscaled to its size, the window pushed right towards x = 0.8
+    assert (instagram["image"]["width"], instagram["image"]["height"]) == (1080, 1350)
+    assert specs[urlsplit(instagram["image"]["url"]).path.lstrip("/")].split("|")[1] == \
+        "0.20000,0.00000,1.00000,1.00000"
+    with Image.open(result.out_dir / urlsplit(instagram["image"]["url"]).path.lstrip("/")) as decoded:
+        assert decoded.size == (1080, 1350)
