@@ -305,7 +305,7 @@ class ContextBuilder:
                 "date_text": self.date_text(doc.date, doc.locale),
                 "updated": _iso(updated),
                 "summary": self.summary(doc),
-                "campaign": doc.campaign or "",
+                "campaign": self.campaign(doc),
                 "params": dict(doc.meta),
             }
         return base
