@@ -28,6 +28,12 @@ checkouts: WORKDIR/publish/runN (the last run's is kept). Prints machine info, a
 tree sizes, the one-article uploads and targets; raw results: WORKDIR/publish-results.json.
 
 Usage: python bench/bench_publish.py [--workdir DIR] [--articles 1000] [--images 100] [--runs 3]
+                                     [--no-op-only] [--no-op-repeats 1] [--baseline SRC]
+  --no-op-only       only the first publish (it fills the buckets) and the no-op: minutes instead of many;
+  --no-op-repeats N  the no-op N times per run, the tools' order rotated each time: more samples, less noise;
+  --baseline SRC     a src/ folder of another contentpipe version (e.g. `git archive HEAD src | tar -x -C DIR`,
+                     then DIR/src): its no-op ("contentpipe baseline", same command with PYTHONPATH=SRC, on
+                     contentpipe's site and bucket) runs among the others, for a before/after in one run.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ import boto3
 from common import corpus_parser, ensure_corpus, executable, machine_info, timed, version
 
 TOOLS = ("contentpipe", "aws s3 sync", "hugo deploy")
+BASELINE = "contentpipe baseline"  # --baseline: another contentpipe version's no-op, on contentpipe's site and bucket
 SCENARIOS = ("first publish", "no-op", "fresh checkout", "one article")
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench-access-key", "AWS_SECRET_ACCESS_KEY": "bench-secret-key",
                "AWS_DEFAULT_REGION": "us-east-1"}
@@ -114,12 +121,17 @@ def pick_article(articles: Path) -> str:
     sys.exit(f"error: no untranslated, published article in {articles}")
 
 
-def src_state() -> str:
-    """HEAD and a digest of src/ (paths, sizes, mtimes): shows whether contentpipe changed during the run."""
+def src_state(src: Path | None = None) -> str:
+    """Which src/ contentpipe runs from (the repository's, or a PYTHONPATH entry holding a contentpipe package),
+    the repository's HEAD and a digest of that src/ (paths, sizes, mtimes): shows whether it changed during the run."""
     repo = Path(__file__).resolve().parents[1]
+    paths = [Path(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    src = src or next((p for p in paths if (p / "contentpipe" / "__init__.py").is_file()), repo / "src")
     head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    files = sorted((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in (repo / "src").rglob("*") if p.is_file())
-    return f"HEAD {head.stdout.strip() or '?'}, src/ {hashlib.sha256(repr(files).encode()).hexdigest()[:12]}"
+    files = sorted((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in src.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts)
+    digest = hashlib.sha256(repr(files).encode()).hexdigest()[:12]
+    return f"{src} (repository HEAD {head.stdout.strip() or '?'}), digest {digest}"
 
 
 def manifest_view(dist: Path) -> dict[str, tuple[str, ...]]:
@@ -133,8 +145,10 @@ def tree_view(folder: Path) -> dict[str, tuple[str, ...]]:
 
 
 class Bench:
-    def __init__(self, workdir: Path, endpoint: str) -> None:
+    def __init__(self, workdir: Path, endpoint: str, scenarios: Sequence[str] = SCENARIOS,
+                 no_op_repeats: int = 1, baseline: Path | None = None) -> None:
         self.workdir, self.endpoint, self.root = workdir, endpoint, workdir / "publish"
+        self.scenarios, self.no_op_repeats, self.baseline = scenarios, no_op_repeats, baseline
         self.exe = {name: executable(name) for name in ("contentpipe", "hugo", "aws")}
         env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
         self.env = {**env, **CREDENTIALS, "CONTENTPIPE_CACHE_DIR": str(workdir / "publish-cache")}
@@ -165,7 +179,10 @@ class Bench:
     def build(self, tool: str, site: Path) -> dict[str, tuple[str, ...]]:
         """Build site (untimed for the report); return its outputs: key -> (sha256[, headers])."""
         if tool == "contentpipe":
-            seconds, out = timed([self.exe["contentpipe"], "build", str(site), "--json"], self.env)
+            # the web channel only: the same site as the Hugo twin (and the corpus's deliberately
+            # over-long X texts are build errors in the social channel, which publish refuses)
+            seconds, out = timed([self.exe["contentpipe"], "build", str(site), "--channel", "web", "--json"],
+                                 self.env)
             encoded = json.loads(out)["renditions"]["encoded"]
             print(f"    build {site.name}: {seconds:.1f} s, encoded {encoded} renditions", file=sys.stderr)
             return manifest_view(site / "dist")
@@ -174,6 +191,12 @@ class Bench:
         return tree_view(site / "public")
 
     def publish(self, tool: str, site: Path, bucket: str, scenario: str, run: int) -> Run:
+        if tool == BASELINE:
+            cmd = [self.exe["contentpipe"], "publish", str(site), "--json", "--to",
+                   f"s3://{bucket}/site?endpoint={self.endpoint}&path_style=true&region=us-east-1"]
+            seconds, out = timed(cmd, {**self.env, "PYTHONPATH": str(self.baseline)})
+            summary = json.loads(out)
+            return Run(tool, scenario, run, summary["uploaded"], seconds, own_seconds=summary["seconds"])
         if tool == "contentpipe":
             cmd = [self.exe["contentpipe"], "publish", str(site), "--json", "--to",
                    f"s3://{bucket}/site?endpoint={self.endpoint}&path_style=true&region=us-east-1"]
@@ -204,13 +227,20 @@ class Bench:
             self.s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[i:i + 1000]]})
         self.s3.delete_bucket(Bucket=bucket)
 
+    def tools(self, scenario: str) -> list[str]:
+        """The tools in the order they run a scenario; the no-op no_op_repeats times, rotated each time."""
+        if scenario != "no-op":
+            return list(TOOLS)
+        tools = [*TOOLS, BASELINE] if self.baseline else list(TOOLS)
+        return [tools[(rep + i) % len(tools)] for rep in range(self.no_op_repeats) for i in range(len(tools))]
+
     def measure(self, run: int, last: bool) -> None:
         buckets = {tool: f"run{run}-{tool.replace(' ', '-')}" for tool in TOOLS}
         for bucket in buckets.values():
             self.s3.create_bucket(Bucket=bucket)
         sites: dict[str, Path] = {}
-        for scenario in SCENARIOS:
-            for tool in TOOLS:
+        for scenario in self.scenarios:
+            for tool in self.tools(scenario):
                 expected = None
                 if scenario in ("first publish", "fresh checkout"):
                     dest = self.root / f"run{run}" / f"{tool.replace(' ', '-')}-{scenario.split()[0]}"
@@ -224,10 +254,13 @@ class Bench:
                     article.write_text(article.read_text().rstrip("\n") + f"\n\n{SENTENCE}\n")
                     after = self.build(tool, sites[tool])
                     expected = sorted(k for k, v in after.items() if before.get(k) != v)
-                result = self.publish(tool, sites[tool], buckets[tool], scenario, run)
+                if tool == BASELINE:
+                    result = self.publish(tool, sites["contentpipe"], buckets["contentpipe"], scenario, run)
+                else:
+                    result = self.publish(tool, sites[tool], buckets[tool], scenario, run)
                 result.expected = expected
                 self.runs.append(result)
-                print(f"  {tool:<11} {scenario:<14} #{run}: {result.seconds:6.2f} s, uploaded {result.uploaded}"
+                print(f"  {tool:<20} {scenario:<14} #{run}: {result.seconds:6.2f} s, uploaded {result.uploaded}"
                       f"{', ' + result.note if result.note else ''}", file=sys.stderr)
                 if scenario == "first publish":
                     files = len(manifest_view(sites[tool] / "dist") if tool == "contentpipe"
@@ -253,7 +286,7 @@ def report(bench: Bench, info: dict[str, str], args: argparse.Namespace) -> dict
     rows: list[dict[str, Any]] = []
     med: dict[tuple[str, str], float] = {}
     for scenario in SCENARIOS:
-        for tool in TOOLS:
+        for tool in (*TOOLS, BASELINE):
             if sel := [r for r in bench.runs if r.tool == tool and r.scenario == scenario]:
                 secs, ups = [r.seconds for r in sel], [r.uploaded for r in sel if r.uploaded is not None]
                 med[tool, scenario] = median(secs)
@@ -261,27 +294,30 @@ def report(bench: Bench, info: dict[str, str], args: argparse.Namespace) -> dict
                              "median": median(secs), "min": min(secs), "max": max(secs)})
                 print(f"| {tool} | {scenario} | {len(sel)} | {median(ups):g} | {median(secs):.2f} | {min(secs):.2f} "
                       f"| {max(secs):.2f} |")
-    own = {s: median([r.own_seconds for r in bench.runs if r.scenario == s and r.own_seconds is not None])
-           for s in SCENARIOS}
+    own = {(t, s): median(secs) for t in ("contentpipe", BASELINE) for s in SCENARIOS
+           if (secs := [r.own_seconds for r in bench.runs if r.tool == t and r.scenario == s and r.own_seconds])}
     print("\nseconds: wall of the whole publish command. contentpipe's own --json seconds (median; the rest is "
-          "interpreter start-up, imports, exit): " + ", ".join(f"{s} {v:.2f}" for s, v in own.items()))
+          "interpreter start-up, imports, exit): " + ", ".join(f"{t} {s} {v:.2f}" for (t, s), v in own.items()))
+    if bench.baseline:
+        print(f"contentpipe baseline: {bench.baseline}")
     print("\ntrees (last run; contentpipe: manifest outputs, Hugo: files in public/):")
     for tool, tree in bench.tree.items():
         print(f"- {tool}: {tree['output_files']} files; {tree['bucket_objects']} objects in the bucket after the "
               "first publish")
     one = {tool: [r for r in bench.runs if r.tool == tool and r.scenario == "one article"] for tool in TOOLS}
-    print(f"\none article changed ({bench.article}), per run:")
-    for tool, sel in one.items():
-        print(f"- {tool}: uploaded {[r.uploaded for r in sel]}; outputs with changed bytes"
-              f"{' or headers' if tool == 'contentpipe' else ''}: {[len(r.expected or []) for r in sel]}")
+    if one["contentpipe"]:
+        print(f"\none article changed ({bench.article}), per run:")
+        for tool, sel in one.items():
+            print(f"- {tool}: uploaded {[r.uploaded for r in sel]}; outputs with changed bytes"
+                  f"{' or headers' if tool == 'contentpipe' else ''}: {[len(r.expected or []) for r in sel]}")
     for r in one["contentpipe"][-1:]:
         print("  contentpipe's uploads (last run, from its dry run; reason in parentheses):\n" +
               "\n".join(f"    {key}" for key in r.keys))
         if sorted(k.rsplit(" (", 1)[0] for k in r.keys) != r.expected:
             print("  but per its manifest these changed:\n" + "\n".join(f"    {k}" for k in r.expected or []))
     cp = {s: [r for r in bench.runs if r.tool == "contentpipe" and r.scenario == s] for s in SCENARIOS}
-    targets = {
-        "contentpipe uploads 0 for the no-op and the fresh-checkout rebuild":
+    targets = {  # those whose scenarios ran
+        "contentpipe uploads 0 for the no-op" + (" and the fresh-checkout rebuild" if cp["fresh checkout"] else ""):
             bool(cp["no-op"]) and all(r.uploaded == 0 for r in cp["no-op"] + cp["fresh checkout"]),
         f"contentpipe's no-op ({med.get(('contentpipe', 'no-op'), float('nan')):.2f} s) is faster than hugo "
         f"deploy's ({med.get(('hugo deploy', 'no-op'), float('nan')):.2f} s)":
@@ -290,29 +326,43 @@ def report(bench: Bench, info: dict[str, str], args: argparse.Namespace) -> dict
             bool(one["contentpipe"]) and all(r.uploaded == len(r.expected or []) and
                                              sorted(k.rsplit(" (", 1)[0] for k in r.keys) == r.expected
                                              for r in one["contentpipe"])}
+    if not one["contentpipe"]:
+        del targets["contentpipe's one-article publish uploads exactly the outputs whose bytes or headers changed"]
     print("\ntargets:\n" + "\n".join(f"- {'met' if ok else 'NOT MET'}: {what}" for what, ok in targets.items()))
     if notes := [f"{r.tool} {r.scenario} #{r.run}: {r.note}" for r in bench.runs if r.note]:
         print("\nnotes:\n" + "\n".join(f"- {n}" for n in notes))
-    return {"machine": info, "args": {**vars(args), "workdir": str(args.workdir)}, "rows": rows, "trees": bench.tree,
+    return {"machine": info, "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+            "rows": rows, "trees": bench.tree,
             "article": bench.article, "targets": targets, "runs": [asdict(r) for r in bench.runs]}
 
 
 def main() -> None:
     parser = corpus_parser(__doc__ or "")
+    parser.add_argument("--no-op-only", action="store_true",
+                        help="only the first publish (it fills the buckets) and the no-op")
+    parser.add_argument("--no-op-repeats", type=int, default=1, help="no-ops per run, the tools' order rotated")
+    parser.add_argument("--baseline", type=Path, help="src/ folder of another contentpipe version to time beside")
     args = parser.parse_args()
+    if args.baseline and not (args.baseline / "contentpipe" / "__init__.py").is_file():
+        parser.error(f"--baseline {args.baseline}: no contentpipe package there")
     args.workdir = args.workdir.resolve()
     args.workdir.mkdir(parents=True, exist_ok=True)
     ensure_corpus(args.workdir, args.articles, args.images)
-    before = src_state()
+    baseline = args.baseline.resolve() if args.baseline else None
+    before = src_state(), src_state(baseline) if baseline else ""
     with moto_server(args.workdir / "publish-moto.log") as endpoint:
-        bench = Bench(args.workdir, endpoint)
+        scenarios = SCENARIOS[:2] if args.no_op_only else SCENARIOS
+        bench = Bench(args.workdir, endpoint, scenarios, max(1, args.no_op_repeats), baseline)
         for i in range(1, args.runs + 1):
             print(f"round {i}/{args.runs}", file=sys.stderr)
             bench.measure(i, last=i == args.runs)
     info = machine_info(bench.exe["contentpipe"], bench.exe["hugo"])
     info |= {"aws": version([bench.exe["aws"], "--version"]), "moto": metadata.version("moto"),
-             "boto3": metadata.version("boto3"), "contentpipe source": before if before == (after := src_state())
-             else f"CHANGED DURING THE RUN (results mix versions): {before} -> {after}"}
+             "boto3": metadata.version("boto3")}
+    after = src_state(), src_state(baseline) if baseline else ""
+    for name, was, now in zip(("contentpipe source", "baseline source"), before, after, strict=True):
+        if was:
+            info[name] = was if was == now else f"CHANGED DURING THE RUN (results mix versions): {was} -> {now}"
     results = report(bench, info, args)
     (args.workdir / "publish-results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nraw results: {args.workdir / 'publish-results.json'}")

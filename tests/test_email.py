@@ -171,3 +171,23 @@ def test_raw_html_is_reduced_to_its_text_in_email(make_project) -> None:  # type
     assert img["alt"] == "A picture" and img["width"] == "560" and img["height"] == "373"
     with Image.open(result.out_dir / urlsplit(img["src"]).path.lstrip("/")) as decoded:
         assert decoded.format == "JPEG" and decoded.width == 900
+
+
+def test_the_email_lint_finds_what_mail_clients_break_on() -> None:
+    from contentpipe.render.formats import lint_email
+
+    html = ('<a href="/relative/">x</a><a href="mailto:a@b.example">m</a><a href="#top">t</a>'
+            '<a HREF=\'https://ok.example/\'>ok</a>'
+            '<img src="https://cdn.example/a.webp" alt="" width="10" height="10">'
+            '<img src="https://cdn.example/b.jpg" width="10">'
+            '<img alt src=images/c.png width=1 height=1>')
+    assert lint_email(html, 100) == [
+        f"the HTML is {len(html)} bytes; Gmail clips messages over 100 bytes (the footer and unsubscribe "
+        "link would be hidden)",
+        "link '/relative/' is not absolute: a mail client has no page to resolve it against",
+        "image 'https://cdn.example/a.webp' is not JPEG, PNG or GIF: many mail clients cannot show it",
+        "image 'https://cdn.example/b.jpg' has no alt attribute (images are blocked by default in many clients)",
+        "image 'https://cdn.example/b.jpg' needs numeric width and height attributes",
+        "image 'images/c.png' is not an absolute http(s) URL",
+    ]
+    assert lint_email('<img src="https://x.example/a.png" alt="" width="1" height="1">', 10_000) == []

@@ -136,3 +136,14 @@ def test_share_images_are_cropped_around_the_focal_point(make_project) -> None: 
         "0.20000,0.00000,1.00000,1.00000"
     with Image.open(result.out_dir / urlsplit(instagram["image"]["url"]).path.lstrip("/")) as decoded:
         assert decoded.size == (1080, 1350)
+
+
+def test_an_editor_link_to_the_page_becomes_the_tagged_link(make_project) -> None:  # type: ignore[no-untyped-def]
+    root = social_project(make_project, 'social:\n  text: "Read it: https://test.example/a/post/ today."\n')
+    result = Project.load(root).build()
+    assert result.ok, [str(p) for p in result.errors]
+    post = json.loads((result.out_dir / "social/a/post/mastodon.json").read_text(encoding="utf-8"))
+    assert post["text"].startswith(f"Read it: {post['link']} today.")
+    assert post["text"].count("https://") == 1 and "utm_source=mastodon" in post["link"]
+    linkedin = json.loads((result.out_dir / "social/a/post/linkedin.json").read_text(encoding="utf-8"))
+    assert linkedin["text"].startswith("Read it: https://test.example/a/post/ today.")  # link sent beside it

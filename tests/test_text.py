@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from contentpipe.text import measure as measure_module
 from contentpipe.text.links import is_site_url, tag_url
 from contentpipe.text.measure import COUNTINGS, X_V2, X_V3, find_urls, graphemes, measure, parse_x
 from contentpipe.text.truncate import truncate
@@ -137,6 +139,28 @@ def test_find_urls_spans() -> None:
     assert [text[s:e] for s, e in find_urls(text)] == ["https://example.com/x", "example.org"]
 
 
+def test_find_urls_is_linear_on_long_label_chains() -> None:
+    # Matching the pattern at every start rescans these chains: minutes instead of milliseconds (no timing
+    # is asserted; a regression shows as a slow suite). The answers must stay right either way.
+    texts = ["a-" * 10_000 + ".", "x_" * 10_000 + ".com", "a_b." * 5_000 + "x", "a." * 10_000, "日本語、" * 5_000 + "."]
+    for text in texts:
+        assert find_urls(text) == []
+    # "_" is fine in a subdomain but not in the name label, and a bare domain after "_" is not a URL.
+    text = "x_x_x_ab.com http://x_ab.com http://x_ab.example.com"
+    assert [text[s:e] for s, e in find_urls(text)] == ["http://x_ab.example.com"]
+
+
+def test_url_scan_matches_finditer() -> None:
+    # _url_matches skips starts that cannot match; it must yield exactly what finditer does.
+    rx = measure_module._url_regexes()
+    pieces = ["a", "b", "日", "-", "_", ".", "/", ":", " ", "http://", "com", "co", "@", "#", "é", "(", ")", "?", "x_"]
+    rng = random.Random(20251123)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        expected = [(m.span(), m.groups()) for m in rx.extract.finditer(text)]
+        assert [(m.span(), m.groups()) for m in measure_module._url_matches(text, rx)] == expected, text
+
+
 def test_x_validity() -> None:
     assert parse_x("x" * 280).valid
     assert not parse_x("x" * 281).valid
@@ -257,12 +281,28 @@ def test_truncate_result_always_fits(counting: str, url_length: int | None) -> N
     ends = {0}
     for cluster in graphemes(text):
         ends.add(max(ends) + len(cluster))
+    tokens = [*find_urls(text), *(span_of(text, token) for token in ("#tags", "@people"))]
     for limit in range(measure(text, counting, url_length) + 2):
         result = truncate(text, limit, counting, url_length=url_length)
         assert measure(result, counting, url_length) <= limit
         kept = result.removesuffix("…")
         assert text.startswith(kept)
         assert len(kept) in ends
+        assert not any(start < len(kept) < end for start, end in tokens), result
+
+
+def span_of(text: str, token: str) -> tuple[int, int]:
+    start = text.index(token)
+    return start, start + len(token)
+
+
+def test_truncate_trailing_whitespace_only() -> None:
+    assert truncate("hello   ", 5) == "hello"
+
+
+def test_truncate_does_not_break_at_no_break_space() -> None:
+    assert truncate("Total 10\u00a0km walked today", 11) == "Total…"
+    assert truncate("Total 10\u00a0km walked today", 12) == "Total 10\u00a0km…"
 
 
 # --- links -----------------------------------------------------------------------------------------------------

@@ -190,7 +190,9 @@ class Project:
         messages: list[PlannedOutput] = []
         total = len(plan.outputs)
         builders: dict[str, tuple[Templates, ContextBuilder]] = {}
-        for i, out in enumerate(plan.outputs, 1):
+        # a document's outputs in every channel together: its parsed tokens are still in memory
+        by_document = sorted(plan.outputs, key=lambda o: (o.doc is None, str(o.doc.path) if o.doc else ""))
+        for i, out in enumerate(by_document, 1):
             if progress and (i % 25 == 0 or i == total):
                 progress("pages", i, total)
             if out.rule.format == "eml":
@@ -280,8 +282,13 @@ class Project:
         records: list[OutputRecord] = []
         documents: dict[str, dict[str, Any]] = {}
 
+        rel_memo: dict[Path, str] = {}
+
         def rel_source(path: Path) -> str:
-            return path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else str(path)
+            if path not in rel_memo:
+                rel_memo[path] = (path.relative_to(self.root).as_posix() if path.is_relative_to(self.root)
+                                  else str(path))
+            return rel_memo[path]
 
         for out, data in rendered:
             rules = out.channel.rules

@@ -60,7 +60,12 @@ class Manifest:
             "outputs": [o.to_json() for o in sorted(self.outputs, key=lambda o: o.path)],
             "documents": self.documents,
         }
-        return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()
+        # one output per line: diffable, and written by json's C encoder (indent= would use the Python one)
+        outputs = data.pop("outputs")
+        head = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ": "))
+        lines = ",\n".join(json.dumps(o, ensure_ascii=False, sort_keys=True, separators=(",", ": "))
+                            for o in outputs)
+        return (head[:-1] + ',\n"outputs": [\n' + lines + "\n]}\n").encode()
 
     def by_path(self) -> dict[str, OutputRecord]:
         return {o.path: o for o in self.outputs}

@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 
 PHASES = ("renditions", "assets", "pages", "feeds")
 PAGE_TYPES = ("text/html",)
@@ -78,7 +78,12 @@ class PublishPlan:
 
 
 def header_digest(headers: Mapping[str, str]) -> str:
-    normal = {k.lower(): v for k, v in headers.items()}
+    return _digest(tuple(headers.items()))  # a site has a handful of distinct header sets
+
+
+@cache
+def _digest(items: tuple[tuple[str, str], ...]) -> str:
+    normal = {k.lower(): v for k, v in items}
     return hashlib.sha256(json.dumps(normal, sort_keys=True).encode()).hexdigest()[:16]
 
 

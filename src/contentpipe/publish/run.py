@@ -1,5 +1,6 @@
-"""Run a publish: read the last build's manifest, ask the target what it holds, plan, then
-upload phase by phase and delete last. A dry run stops after the plan.
+"""Run a publish: read the last build's manifest, ask the target what it holds (its listing and
+state, requested at once while the local side is worked out), plan, then upload phase by phase
+and delete last. A dry run stops after the plan.
 
 Only the manifest of a build without errors is published. More deletions than
 ``max_deletes`` refuse the whole publish before anything is touched. A phase
@@ -14,6 +15,7 @@ import fnmatch
 import gzip
 import hashlib
 import logging
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -111,10 +113,14 @@ def _cache_control(key: str, default: str, rules: Mapping[str, str]) -> str:
 def publish(out_dir: Path, store: ObjectStore, options: PublishOptions,
             progress: Progress | None = None) -> PublishResult:
     started = time.perf_counter()
-    manifest = read_build(out_dir)
+    manifest = read_build(out_dir)  # a refused build never reaches the target
     with tempfile.TemporaryDirectory(prefix="contentpipe-publish-") as scratch:
-        local = local_objects(manifest, out_dir, options, Path(scratch))
-        remote, vouched = _remote_view(store, local, options.concurrency)
+        with ThreadPoolExecutor(max_workers=2) as asking:
+            # the target's listing and state are asked for first; the local side is worked out while they come
+            listing, state = asking.submit(store.list), asking.submit(store.read_state)
+            local = local_objects(manifest, out_dir, options, Path(scratch))
+            remote, vouched = _remote_view(store, local, lambda: merge_state(listing.result(), state.result()),
+                                           options.concurrency)
         plan = make_plan(local, remote, delete=options.delete)
         if len(plan.deletes) > options.max_deletes:
             raise PublishError(f"the publish would delete {len(plan.deletes)} objects under {store.url}, "
@@ -129,11 +135,11 @@ def publish(out_dir: Path, store: ObjectStore, options: PublishOptions,
     return result
 
 
-def _remote_view(store: ObjectStore, local: list[LocalObject],
+def _remote_view(store: ObjectStore, local: list[LocalObject], listed: Callable[[], dict[str, RemoteObject]],
                  concurrency: int) -> tuple[dict[str, RemoteObject], bool]:
-    """What the target holds: one listing and the state file, plus a HEAD for each object they
-    cannot vouch for; True when the state file vouched for every object (no HEAD was needed)."""
-    remote: dict[str, RemoteObject] = _ask(store, lambda: merge_state(store.list(), store.read_state()))
+    """What the target holds: its listing merged with the state file (``listed``), plus a HEAD for each
+    object they cannot vouch for; True when the state file vouched for every object (no HEAD was needed)."""
+    remote: dict[str, RemoteObject] = _ask(store, listed)
     unsure = [o.key for o in local if o.key in remote and needs_head(o, remote[o.key])]
 
     def head(key: str) -> RemoteObject | None:
@@ -174,23 +180,27 @@ def _apply(store: ObjectStore, plan: PublishPlan, by_key: dict[str, LocalObject]
 
 
 def _ask(store: ObjectStore, call: Callable[[], Any]) -> Any:
-    """Run a whole-target request; turn what boto3 raises into a PublishError naming the target."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
+    """Run a whole-target request; turn what botocore raises into a PublishError naming the target."""
     try:
         return call()
-    except NoCredentialsError as err:
-        raise PublishError("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-                           "a profile (AWS_PROFILE or the target's profile), or use an instance role") from err
-    except ClientError as err:
-        code = err.response.get("Error", {}).get("Code", "")
-        if code == "NoSuchBucket":
-            raise PublishError(f"{store.url}: the bucket does not exist") from err
-        if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"):
-            raise PublishError(f"{store.url}: access denied ({code}); check the credentials and policy") from err
-        raise PublishError(f"{store.url}: {code or err}") from err
-    except BotoCoreError as err:
-        raise PublishError(f"cannot reach {store.url}: {err}") from err
+    except Exception as err:
+        if "botocore" not in sys.modules:  # a folder target: nothing to translate, and no botocore to import
+            raise
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        if isinstance(err, NoCredentialsError):
+            raise PublishError("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                               "a profile (AWS_PROFILE or the target's profile), or use an instance role") from err
+        if isinstance(err, ClientError):
+            code = err.response.get("Error", {}).get("Code", "")
+            if code == "NoSuchBucket":
+                raise PublishError(f"{store.url}: the bucket does not exist") from err
+            if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"):
+                raise PublishError(f"{store.url}: access denied ({code}); check the credentials and policy") from err
+            raise PublishError(f"{store.url}: {code or err}") from err
+        if isinstance(err, BotoCoreError):
+            raise PublishError(f"cannot reach {store.url}: {err}") from err
+        raise
 
 
 def _upload(store: ObjectStore, plan: PublishPlan, by_key: dict[str, LocalObject], options: PublishOptions,

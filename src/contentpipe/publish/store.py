@@ -120,12 +120,13 @@ class FileStore:
 
 
 class S3Store:
-    """An S3-compatible bucket through boto3; credentials only from boto3's standard chain."""
+    """An S3-compatible bucket through botocore; credentials only from its standard chain (boto3's)."""
 
     def __init__(self, bucket: str, prefix: str, *, endpoint_url: str | None = None, region: str | None = None,
                  profile: str | None = None, path_style: bool = False, acl: str = "private",
                  concurrency: int = 8, multipart_threshold: int = 16 * 1024 * 1024, max_attempts: int = 6) -> None:
-        import boto3
+        # botocore alone: boto3 adds nothing we use here but 25 ms of start-up (it imports s3transfer)
+        import botocore.session
         from botocore.config import Config
         from botocore.parsers import ResponseParserFactory
 
@@ -144,15 +145,15 @@ class S3Store:
             request_checksum_calculation="when_required", response_checksum_validation="when_required",
         )
         try:
-            session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
+            session = botocore.session.Session(profile=profile)
+            # botocore spends most of a listing's parsing turning every LastModified into a datetime we
+            # never read (about 90 ms per 1,000 keys, against 16 ms for the rest): keep the server's strings.
+            factory = ResponseParserFactory()
+            factory.set_parser_defaults(timestamp_parser=str)
+            session.register_component("response_parser_factory", factory)
+            self.client = session.create_client("s3", endpoint_url=endpoint_url, config=config)
         except Exception as err:  # botocore.exceptions.ProfileNotFound and friends
-            raise PublishError(f"AWS profile {profile!r}: {err}") from err
-        # Listings are most of a no-op publish, and botocore spends half of it turning every
-        # LastModified into a datetime we never read: keep timestamps as the server's strings.
-        factory = ResponseParserFactory()
-        factory.set_parser_defaults(timestamp_parser=str)
-        session._session.register_component("response_parser_factory", factory)
-        self.client = session.client("s3", endpoint_url=endpoint_url, config=config)
+            raise PublishError(f"AWS profile {profile!r}: {err}" if profile else f"{self.url}: {err}") from err
 
     def _key(self, key: str) -> str:
         return self.prefix + key
@@ -190,10 +191,11 @@ class S3Store:
             extra["ACL"] = self.acl
         size = path.stat().st_size
         if size >= self.multipart_threshold:
-            from boto3.s3.transfer import TransferConfig
+            from boto3.s3.transfer import S3Transfer, TransferConfig  # what boto3's client.upload_file runs
 
             config = TransferConfig(multipart_threshold=self.multipart_threshold, use_threads=False)
-            self.client.upload_file(str(path), self.bucket, self._key(key), ExtraArgs=extra, Config=config)
+            with S3Transfer(self.client, config) as transfer:
+                transfer.upload_file(str(path), self.bucket, self._key(key), extra_args=extra)
             return etag(self.client.head_object(Bucket=self.bucket, Key=self._key(key)).get("ETag"))
         resp = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=path.read_bytes(), **extra)
         return etag(resp.get("ETag"))

@@ -131,7 +131,7 @@ class _Blocks:
                     self.gap = True  # the text after the image need not repeat the space before it
                 continue
             elif kind == "link":
-                self.spans(node.children, marks, self.url(node), out, images)
+                self.spans(node.children, marks, self.url(node) or None, out, images)  # "": dropped link
             elif kind in _MARKS:
                 self.spans(node.children, tuple(sorted({*marks, _MARKS[kind]})), url, out, images)
             else:

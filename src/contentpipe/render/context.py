@@ -7,6 +7,7 @@ urls.py); feeds, sitemaps, canonical links and social meta get absolute URLs.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -175,36 +176,51 @@ class ContextBuilder:
     def body_html(self, doc: Document, from_key: str | None) -> Markup:
         """The rendered body as seen from ``from_key`` (None: absolute URLs), cached between builds."""
         memo_key = (str(doc.path), from_key)
-        if memo_key in self._bodies:
-            return self._bodies[memo_key]
-        cache_key = self.body_cache.key(doc.sha256, self.channel.name, rules_key(self.rules.markdown), from_key)
+        if memo_key not in self._bodies:
+            def produce(link: Any, image: Any) -> str:
+                env = markdown.BodyEnv(link=link, image=lambda *a: image("image", *a), line_offset=doc.body_line)
+                return markdown.render(self.rules.markdown, self.masters.parsed.tokens(doc, self.rules.markdown), env)
+
+            self._bodies[memo_key] = Markup(self._cached(doc, "html", from_key, produce))
+        return self._bodies[memo_key]
+
+    def _cached(self, doc: Document, what: str, from_key: str | None, produce: Callable[..., Any]) -> Any:
+        """A body rendering kept between builds, reused while replaying its lookups gives the same answers.
+
+        ``produce(link, image)`` renders from the tokens; ``link(href, line)`` and
+        ``image(kind, *args)`` answer (and record) each lookup the rendering makes.
+        """
+        cache_key = self.body_cache.key(doc.sha256, f"{self.channel.name}|{what}", rules_key(self.rules.markdown),
+                                        from_key)
         entry = self.body_cache.get(cache_key)
         if entry is not None and all(self._lookup(doc, from_key, call[:-1]) == call[-1] for call in entry["calls"]):
-            html = Markup(entry["html"])
-        else:
-            calls: list[list[Any]] = []
+            return entry["value"]
+        calls: list[list[Any]] = []
 
-            def link(href: str, line: int) -> str:
-                out = self._lookup(doc, from_key, ["link", href, line])
-                calls.append(["link", href, line, out])
-                return out
+        def link(href: str, line: int) -> str:
+            out = self._lookup(doc, from_key, ["link", href, line])
+            calls.append(["link", href, line, out])
+            return out
 
-            def image(src: str, alt: str, title: str, line: int, alone: bool) -> str:
-                out = self._lookup(doc, from_key, ["image", src, alt, title, line, alone])
-                calls.append(["image", src, alt, title, line, alone, out])
-                return out
+        def image(kind: str, *args: Any) -> Any:
+            out = self._lookup(doc, from_key, [kind, *args])
+            calls.append([kind, *args, out])
+            return out
 
-            env = markdown.BodyEnv(link=link, image=image, line_offset=doc.body_line)
-            tokens = self.masters.parsed.tokens(doc, self.rules.markdown)
-            html = Markup(markdown.render(self.rules.markdown, tokens, env))
-            self.body_cache.put(cache_key, {"html": str(html), "calls": calls})
-        self._bodies[memo_key] = html
-        return html
+        value = produce(link, image)
+        self.body_cache.put(cache_key, {"value": value, "calls": calls})
+        return value
 
-    def _lookup(self, doc: Document, from_key: str | None, call: list[Any]) -> str:
+    def _lookup(self, doc: Document, from_key: str | None, call: list[Any]) -> Any:
         """Answer one link or image lookup of a body (also used to check a cached body)."""
         if call[0] == "link":
             return self._link(doc, from_key, call[1], call[2])
+        if call[0] == "image_view":
+            src, alt = call[1], call[2]
+            view = self.image(self.plan.image(self.channel.name, doc, f"inline:body:{src}"), from_key)
+            if view is not None and alt:
+                view["alt"] = alt
+            return view
         return self._image(doc, from_key, *call[1:])
 
     def _link(self, doc: Document, from_key: str | None, href: str, line: int) -> str:
@@ -216,7 +232,7 @@ class ContextBuilder:
         if key is None:
             self.problems.warning(f"link to {href!r}: that document is not built (a draft?)",
                                   SourcePos(doc.path, line))
-            return href
+            return "" if from_key is None else href  # absolute channels (email, feeds) drop a dead link
         fragment = urlsplit(href).fragment
         if from_key is None:  # absolute: it leaves the channel, so it can carry the campaign
             url = self.tag(self.url(None, key), doc)
@@ -265,24 +281,27 @@ class ContextBuilder:
 
     def plain_text(self, doc: Document) -> str:
         """The body as text/plain: links as 'text (url)', tables and images degraded (see plaintext)."""
-        tokens = self.masters.parsed.tokens(doc, self.rules.markdown)
+        strings = self.strings(doc.locale)
+        width, notes, label = self.rules.text.plain_width, strings.get("notes", "Notes"), strings.get("image", "Image")
         first = doc.body_line - 1  # the renderers count body lines; problems name file lines
-        return plaintext.to_text(tokens, lambda href, line: self._link(doc, None, href, first + line),
-                                 width=self.rules.text.plain_width, notes_label=self.strings(doc.locale).get(
-                                     "notes", "Notes"), image_label=self.strings(doc.locale).get("image", "Image"))
+
+        def produce(link: Any, image: Any) -> str:
+            return plaintext.to_text(self.masters.parsed.tokens(doc, self.rules.markdown),
+                                     lambda href, line: link(href, first + line), width=width,
+                                     notes_label=notes, image_label=label)
+
+        return str(self._cached(doc, f"text:{width}:{notes}:{label}", None, produce))
 
     def body_blocks(self, doc: Document, from_key: str | None) -> list[dict[str, Any]]:
         """The body as structured blocks for native apps (see blocks)."""
-        tokens = self.masters.parsed.tokens(doc, self.rules.markdown)
-
-        def image(src: str, alt: str, title: str, line: int) -> dict[str, Any] | None:
-            view = self.image(self.plan.image(self.channel.name, doc, f"inline:body:{src}"), from_key)
-            if view is not None and alt:
-                view["alt"] = alt
-            return view
-
         first = doc.body_line - 1
-        return blocks.to_blocks(tokens, lambda href, line: self._link(doc, from_key, href, first + line), image)
+
+        def produce(link: Any, image: Any) -> list[dict[str, Any]]:
+            return blocks.to_blocks(self.masters.parsed.tokens(doc, self.rules.markdown),
+                                    lambda href, line: link(href, first + line),
+                                    lambda src, alt, title, line: image("image_view", src, alt))
+
+        return list(self._cached(doc, "blocks", from_key, produce))
 
     def tag_views(self, tags: tuple[str, ...], locale: str, from_key: str | None) -> list[dict[str, str]]:
         out = []
@@ -396,7 +415,7 @@ class ContextBuilder:
         own = self.own_post_text(doc, net.key)
         try:
             post = social.compose(net, title=doc.title, summary=view["summary"], link=link, tags=doc.tags,
-                                  own_text=own, ellipsis=self.rules.text.ellipsis)
+                                  own_text=own, ellipsis=self.rules.text.ellipsis, canonical=view["canonical_url"])
         except social.PostError as err:
             key = f"social.{net.key}" if f"social.{net.key}" in doc.lines else "social.text"
             raise ContentpipeError(str(err), doc.pos(key)) from err

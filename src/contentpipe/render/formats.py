@@ -1,8 +1,9 @@
 """What an output's ``format`` does to the text its template rendered.
 
 - ``text``: nothing; the template's output is the file.
-- ``json``: the output must parse as JSON; it is written pretty-printed, so a
-  template may write JSON loosely and a broken one fails with a clear error.
+- ``json``: the output must parse as JSON; it is written normalised (indented
+  when small, compact when large), so a template may write JSON loosely and a
+  broken one fails with a clear error.
 - ``email``: CSS is inlined (media queries stay in ``<style>``), then the HTML
   is linted the way email QA tools do: every link and image absolute, every
   image with alt, width and height and in a format mail clients show, and the
@@ -12,7 +13,8 @@
 from __future__ import annotations
 
 import json
-from html.parser import HTMLParser
+import re
+from html import unescape
 from urllib.parse import urlsplit
 
 import css_inline
@@ -20,6 +22,7 @@ import css_inline
 from contentpipe.config.rules import EmailRules
 
 EMAIL_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif")
+PRETTY_UP_TO = 16_384  # JSON outputs up to this size (social posts) are indented for reviewers
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
@@ -33,6 +36,8 @@ def finish_json(text: str) -> str:
     except json.JSONDecodeError as err:
         raise FormatError(f"the template's output is not valid JSON: {err.msg} at output line {err.lineno}, "
                           f"column {err.colno}") from err
+    if len(text) > PRETTY_UP_TO:  # indent= makes json use its slow Python encoder: big files stay compact
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -42,18 +47,25 @@ def finish_email(html: str, rules: EmailRules) -> tuple[str, list[str]]:
     return inlined, lint_email(inlined, rules.max_html_bytes)
 
 
-class _Collector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.links: list[str] = []
-        self.images: list[dict[str, str | None]] = []
+_TAG = re.compile(r"<(a|img)\b([^>]*)>", re.IGNORECASE)
+_ATTR = re.compile(r"""([^\s"'=<>/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "a" and values.get("href") is not None:
-            self.links.append(values["href"] or "")
-        elif tag == "img":
-            self.images.append(values)
+
+def _tags(html: str) -> tuple[list[str], list[dict[str, str]]]:
+    """Link targets and image attributes. A scan, not a parse: it reads css-inline's serialisation."""
+    links: list[str] = []
+    images: list[dict[str, str]] = []
+    for name, body in _TAG.findall(html):
+        attrs: dict[str, str] = {}
+        for m in _ATTR.finditer(body):
+            value = next((v for v in m.group(2, 3, 4) if v is not None), None)
+            attrs.setdefault(m.group(1).lower(), "" if value is None else unescape(value))  # bare: ""
+        if name.lower() == "a":
+            if attrs.get("href") is not None:
+                links.append(attrs["href"] or "")
+        else:
+            images.append(attrs)
+    return links, images
 
 
 def _absolute(url: str) -> bool:
@@ -68,13 +80,12 @@ def lint_email(html: str, max_bytes: int) -> list[str]:
     if size > max_bytes:
         found.append(f"the HTML is {size:,} bytes; Gmail clips messages over {max_bytes:,} bytes "
                      "(the footer and unsubscribe link would be hidden)")
-    collector = _Collector()
-    collector.feed(html)
-    for href in collector.links:
+    links, images = _tags(html)
+    for href in links:
         scheme = urlsplit(href).scheme
         if scheme not in ("mailto", "tel") and not href.startswith("#") and not _absolute(href):
             found.append(f"link {href!r} is not absolute: a mail client has no page to resolve it against")
-    for img in collector.images:
+    for img in images:
         src = img.get("src") or ""
         if not _absolute(src):
             found.append(f"image {src!r} is not an absolute http(s) URL")

@@ -63,6 +63,7 @@ def parser(rules: MarkdownRules) -> MarkdownIt:
         md.add_render_rule("html_inline", _render_html_as_text)
     md.add_render_rule("image", _render_image)
     md.add_render_rule("link_open", _render_link_open)
+    md.add_render_rule("link_close", _render_link_close)
     md.add_render_rule("paragraph_open", _render_paragraph_open)
     md.add_render_rule("paragraph_close", _render_paragraph_close)
     return md
@@ -171,7 +172,17 @@ def _render_link_open(self: RendererHTML, tokens: Sequence[Token], idx: int, opt
     cp: BodyEnv = env["cp"]
     attrs = dict(tok.attrs)  # tokens are shared by every channel's render: never change them
     attrs["href"] = cp.link(str(attrs.get("href") or ""), _line(tok, cp))
+    opened = cp.extra.setdefault("open_links", [])
+    opened.append(bool(attrs["href"]))
+    if not attrs["href"]:  # the channel dropped the link (its target is not built): keep the words
+        return ""
     return "<a" + "".join(f' {k}="{escapeHtml(str(v))}"' for k, v in attrs.items()) + ">"
+
+
+def _render_link_close(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                       env: dict[str, Any]) -> str:
+    opened = env["cp"].extra.get("open_links")
+    return "</a>" if not opened or opened.pop() else ""
 
 
 def _image_paragraph(tokens: Sequence[Token], idx: int) -> bool:

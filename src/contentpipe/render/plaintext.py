@@ -285,6 +285,8 @@ class _Text:
         if href.startswith("#"):
             return pieces
         url = self.link(href, int(node.meta.get("line", 1)))
+        if not url:  # the caller dropped the link (its target is not built): keep the words
+            return pieces
         shown = _address(url) if url.lower().startswith("mailto:") else url
         text = _text(pieces).strip()
         same = {href, url, shown, _address(href) if href.lower().startswith("mailto:") else href}

@@ -2,6 +2,7 @@
 
 The text is the editor's own (front matter ``social.<network>``, or
 ``social.text`` for every network) or, without one, the title and summary.
+An editor's own link to the page is replaced by the campaign-tagged link.
 Generated text is shortened at a sentence or word boundary to fit; an editor's
 text is never cut: when it does not fit, that is an error for the editor.
 Hashtags are extras: they are dropped, last first, before anything is cut.
@@ -67,10 +68,12 @@ def _assemble(main: str, link: str, tags: list[str]) -> str:
 
 
 def compose(net: NetworkRules, *, title: str, summary: str, link: str, tags: tuple[str, ...],
-            own_text: str | None, ellipsis: str = "…") -> Post:
+            own_text: str | None, ellipsis: str = "…", canonical: str = "") -> Post:
     """The post for one network; raises PostError when the editor's own text cannot fit."""
     size = _Measure(net)
     link_part = link if net.link == "text" else ""
+    if own_text is not None and link_part and canonical:
+        own_text = _tag_own_link(own_text, canonical, link_part)
     wanted = list(dict.fromkeys(filter(None, map(hashtag, tags))))[:net.hashtags]
     if own_text is not None:
         for n in range(len(wanted), -1, -1):
@@ -91,6 +94,12 @@ def compose(net: NetworkRules, *, title: str, summary: str, link: str, tags: tup
             return _checked(net, Post(text, tuple(hashtags_in(text)), size(text), True))
     text = _shorten(size, title, summary, link_part, wanted[:1], ellipsis)
     return _checked(net, Post(text, tuple(hashtags_in(text)), size(text), True))
+
+
+def _tag_own_link(text: str, canonical: str, link: str) -> str:
+    """The editor's own link to the page becomes the campaign-tagged link (not a second copy of it)."""
+    pattern = re.compile(re.escape(canonical.rstrip("/")) + r"/?(?=[\s)\]}>.,;:!?'\"]|$)")
+    return pattern.sub(lambda m: link, text, count=1)
 
 
 def _shorten(size: _Measure, title: str, summary: str, link: str, tags: list[str], ellipsis: str) -> str:

@@ -16,8 +16,10 @@ since then also count 2; tests/test_text.py runs the official vectors.
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 import regex
@@ -46,6 +48,7 @@ class XResult(NamedTuple):
     valid: bool
 
 
+@lru_cache(maxsize=8192)  # a post is measured again for each hashtag count tried
 def measure(text: str, counting: str, url_length: int | None = None) -> int:
     """Length of text as a network counts it (see COUNTINGS and the module docstring).
 
@@ -102,7 +105,7 @@ def find_urls(text: str) -> list[tuple[int, int]]:
         return []
     rx = _url_regexes()
     spans: list[list[int]] = []
-    for m in rx.extract.finditer(text):
+    for m in _url_matches(text, rx):
         before, url, protocol, domain, path = m.group(2, 3, 4, 5, 7)
         end = m.end()
         start = end - len(url)
@@ -126,6 +129,59 @@ def find_urls(text: str) -> list[tuple[int, int]]:
             end = start + tco.end()
         spans.append([start, end])
     return [(s, e) for s, e in spans]
+
+
+def _url_matches(text: str, rx: _UrlRegexes) -> Iterator[regex.Match[str]]:
+    """Matches of rx.extract exactly as ``finditer`` would yield them, in linear time.
+
+    Tried at every position, the pattern rescans the same chain of domain labels
+    from each start: quadratic, tens of seconds for some 10,000-character texts.
+    But when a start u fails, a later start u' inside the label chain from u can
+    only succeed if u' begins "http://", or if the label u' is in has a "_" before
+    u' and none after (then "x_ab.com" fails from "x" but matches from "a"); any
+    other match from u' would extend back to u. Those holes can only match with
+    no subdomain, which rx.extract_one_label tries cheaply; all else is skipped.
+    """
+    schemes = [m.start() for m in _HAS_SCHEME.finditer(text)]
+    holes: list[tuple[int, int]] = []  # sorted (start, end) ranges of u' still to try
+    i, dead_until = 0, 0
+    while i < len(text):
+        u = i + 1
+        k = bisect_left(schemes, u)
+        next_scheme = schemes[k] if k < len(schemes) else len(text)
+        if u >= dead_until or next_scheme == u:
+            m = rx.extract.match(text, i)
+        else:
+            h = bisect_right(holes, (u, len(text)))
+            if h and holes[h - 1][0] <= u < holes[h - 1][1]:
+                m = rx.extract_one_label.match(text, i)
+            else:
+                next_hole = holes[h][0] if h < len(holes) else len(text)
+                i = min(next_scheme, next_hole, dead_until) - 1
+                continue
+        if m:
+            yield m
+            i = m.end()
+            continue
+        if u >= dead_until:
+            starts = ([0] if i == 0 else []) + ([u] if rx.preceding.match(text, i) else [])
+            for start in starts:
+                if rx.domain_char.match(text, start):
+                    dead_until = rx.label_chain.match(text, start).end()
+                    holes += _underscore_holes(text, start, dead_until)
+                    break
+        i += 1
+
+
+def _underscore_holes(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Per label in text[start:end], the part after its last "_" (see _url_matches)."""
+    holes = []
+    for label in text[start:end].split("."):
+        cut = label.rfind("_")
+        if cut >= 0:
+            holes.append((start + cut + 1, start + len(label)))
+        start += len(label) + 1
+    return holes
 
 
 def _grapheme_count(text: str) -> int:
@@ -185,6 +241,10 @@ class _UrlRegexes(NamedTuple):
     extract: regex.Pattern[str]
     ascii_domain: regex.Pattern[str]
     tco: regex.Pattern[str]
+    extract_one_label: regex.Pattern[str]  # extract without subdomains: see _url_matches
+    preceding: regex.Pattern[str]  # a char that may precede a URL
+    domain_char: regex.Pattern[str]
+    label_chain: regex.Pattern[str]  # subdomain labels, then a partial last one
 
 
 @cache
@@ -193,7 +253,8 @@ def _url_regexes() -> _UrlRegexes:
     tlds = "|".join(regex.escape(t) for t in sorted(_TLDS.split(), reverse=True))  # longest of a prefix pair first
     tld = rf"(?:(?:{tlds})(?=[^0-9a-zA-Z@+\-]|$)|xn--[\-0-9a-z]+)"
     dc = rf"[^{_PUNCT}{_SPACES}{_INVALID}{_DIRECTIONAL}]"
-    domain = rf"(?:(?:{dc}(?:[_\-]|{dc})*)?{dc}\.)*(?:{dc}(?:-|{dc})*)?{dc}\.{tld}"
+    name = rf"(?:{dc}(?:-|{dc})*)?{dc}\.{tld}"
+    domain = rf"(?:(?:{dc}(?:[_\-]|{dc})*)?{dc}\.)*{name}"
     path_char = rf"[a-z{_CYRILLIC}0-9!*';:=+,.$/%#\[\]\-\u2013_~@|&{_LATIN_ACCENTS}]"
     parens = rf"\((?:{path_char}+|{path_char}*\({path_char}+\){path_char}*)\)"
     path_end = rf"(?:[+\-a-z{_CYRILLIC}0-9=_#/{_LATIN_ACCENTS}]|{parens})"
@@ -201,11 +262,22 @@ def _url_regexes() -> _UrlRegexes:
     query = r"\?[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]*[a-z0-9\-_&=#/]"
     preceding = rf"(?:[^A-Za-z0-9@＠$#＃{_INVALID}]|[{_DIRECTIONAL}]|^)"
     extract = rf"(({preceding})((https?://)?({domain})(?::([0-9]+))?(/{path}*)?({query})?))"
+    extract_one_label = extract.replace(domain, name)
     ascii_domain = rf"(?:[\-a-z0-9{_LATIN_ACCENTS}]+\.)+{tld}"
+    label_chain = rf"(?:{dc}(?:[_\-]*{dc})*\.)*(?:{dc}(?:[_\-]|{dc})*)?"
     return _UrlRegexes(
-        regex.compile(extract, regex.IGNORECASE),
-        regex.compile(ascii_domain, regex.IGNORECASE),
-        regex.compile(rf"https?://t\.co/([a-z0-9]+)(?:{query})?", regex.IGNORECASE),
+        *(
+            regex.compile(pattern, regex.IGNORECASE)
+            for pattern in (
+                extract,
+                ascii_domain,
+                rf"https?://t\.co/([a-z0-9]+)(?:{query})?",
+                extract_one_label,
+                rf"[^A-Za-z0-9@＠$#＃{_INVALID}]",
+                dc,
+                label_chain,
+            )
+        )
     )
 
 

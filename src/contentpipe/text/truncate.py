@@ -20,7 +20,7 @@ from contentpipe.text.measure import find_urls, graphemes, measure
 SENTENCE_MIN_FILL = 0.5
 
 _SENTENCE_END = regex.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)|[。！？]+[」』”’）]*")
-_WORD_END = regex.compile(r"(?<=\S)\s")
+_WORD_END = regex.compile(r"(?<=\S)[^\S\u00a0\u2007\u202f]")  # not at no-break spaces
 _TAG = regex.compile(r"(?<![\w&])[#＃](?![\uFE0F\u20E3])[\p{L}\p{M}\p{Nd}_\u200C\u200D]+")
 _MENTION = regex.compile(r"(?<![\w@＠])[@＠]\w+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
 _DANGLING = set(",;:-–—([{“‘«")
@@ -49,16 +49,18 @@ def truncate(
         return text
     if limit < size(ellipsis):
         return ""
-    tokens = _protected_spans(text)
+    if size(text.rstrip()) <= limit:  # only trailing whitespace is over: nothing is lost
+        return text.rstrip()
+    in_token = bytearray(len(text) + 1)  # in_token[i]: char i belongs to a URL, #tag or @mention
+    for start, end in _protected_spans(text):
+        in_token[start:end] = b"\x01" * (end - start)
 
     def inside(pos: int) -> bool:
-        return any(start < pos < end for start, end in tokens)
+        return pos > 0 and in_token[pos - 1] and in_token[pos]
 
     def trimmed(pos: int) -> int:
         """Drop trailing spaces and dangling punctuation, but never a token's last char."""
-        while pos > 0 and (text[pos - 1].isspace() or text[pos - 1] in _DANGLING):
-            if any(start < pos <= end for start, end in tokens):
-                break
+        while pos > 0 and (text[pos - 1].isspace() or text[pos - 1] in _DANGLING) and not in_token[pos - 1]:
             pos -= 1
         return pos
 
