@@ -16,7 +16,7 @@ NETWORKS = {  # network: (limit, counting, url_length, share image size)
     "x": (280, "x-weighted", 23, (1200, 675)),
     "bluesky": (300, "graphemes", None, (1200, 675)),
     "mastodon": (500, "characters", 23, (1200, 675)),
-    "threads": (500, "characters", None, (1080, 1350)),
+    "threads": (500, "graphemes", None, (1080, 1350)),
     "linkedin": (3000, "characters", None, (1200, 627)),
     "facebook": (63206, "characters", None, (1200, 630)),
     "instagram": (2200, "characters", None, (1080, 1350)),
@@ -147,3 +147,11 @@ def test_an_editor_link_to_the_page_becomes_the_tagged_link(make_project) -> Non
     assert post["text"].count("https://") == 1 and "utm_source=mastodon" in post["link"]
     linkedin = json.loads((result.out_dir / "social/a/post/linkedin.json").read_text(encoding="utf-8"))
     assert linkedin["text"].startswith("Read it: https://test.example/a/post/ today.")  # link sent beside it
+
+
+def test_an_unknown_network_in_front_matter_is_named(make_project) -> None:  # type: ignore[no-untyped-def]
+    root = social_project(make_project, 'social:\n  twiter: "Typo"\n')
+    result = Project.load(root).build()
+    [warning] = [p for p in result.warnings if "twiter" in p.message]
+    assert warning.where.path.name == "post.md" and warning.where.line == 8
+    assert warning.message.startswith("social.twiter: no such network here (known: bluesky, facebook, instagram")

@@ -67,6 +67,7 @@ class ContextBuilder:
         self._doc_bases: dict[Path, dict[str, Any]] = {}
         self._strings: dict[str, dict[str, str]] = {}
         self._doc_by_path = masters.by_path()
+        self._social_checked: set[Path] = set()
         self.body_cache = body_cache or BodyCache(None)
 
     # ----- URLs -----------------------------------------------------------------
@@ -401,6 +402,12 @@ class ContextBuilder:
             return None
         if not isinstance(section, dict):
             raise ContentpipeError("social must be a table of network: text", doc.pos("social"))
+        if doc.path not in self._social_checked:
+            self._social_checked.add(doc.path)
+            known = {*self.rules.networks, "text"}
+            for key in sorted(set(section) - known, key=str):
+                self.problems.warning(f"social.{key}: no such network here (known: {', '.join(sorted(known))})",
+                                      doc.pos(f"social.{key}"))
         for key in (network, "text"):
             value = section.get(key)
             if value is not None:
