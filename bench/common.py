@@ -31,12 +31,12 @@ def _fail(cmd: list[str], code: int, stdout: str, stderr: str) -> None:
              f"--- stderr ---\n{stderr[-4000:]}\n--- stdout ---\n{stdout[-2000:]}")
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
-    """Run cmd, return (wall seconds, stdout); stop the benchmark if it fails."""
+def timed(cmd: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> tuple[float, str]:
+    """Run cmd, return (wall seconds, stdout); stop the benchmark if it exits with a code not in ``ok``."""
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
-    if proc.returncode != 0:
+    if proc.returncode not in ok:
         _fail(cmd, proc.returncode, proc.stdout, proc.stderr)
     return seconds, proc.stdout
 
