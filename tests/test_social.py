@@ -155,3 +155,22 @@ def test_an_unknown_network_in_front_matter_is_named(make_project) -> None:  # t
     [warning] = [p for p in result.warnings if "twiter" in p.message]
     assert warning.where.path.name == "post.md" and warning.where.line == 8
     assert warning.message.startswith("social.twiter: no such network here (known: bluesky, facebook, instagram")
+
+
+def test_a_campaign_placeholder_that_cannot_be_filled_is_a_rule_error(make_project) -> None:  # type: ignore[no-untyped-def]
+    root = make_project({
+        "assets/a/ok.md": article("Fine"),
+        "channels/social/channel.toml": '[channel]\nextends = "social"\n\n[links]\nutm_content = "{slg}"\n\n'
+                                        '[networks.x]\nutm_medium = "{nope"\n',
+    })
+    result = Project.load(root).build()
+    found = sorted((p.where.line, p.where.key, p.message) for p in result.errors)
+    allowed = "{campaign}, {channel}, {kind}, {locale}, {network}, {slug}"
+    assert found == [
+        (5, "links.utm_content", f"'{{slg}}' uses {{slg}} (allowed: {allowed})"),
+        (8, "networks.x.utm_medium",
+         "'{nope' uses a malformed placeholder (expected '}' before end of string) (allowed: " + allowed + ")"),
+    ]
+    assert all(p.where.path == root / "channels/social/channel.toml" for p in result.errors)
+    assert (result.out_dir / "web/a/ok/index.html").is_file()  # the pack is left out, the rest builds
+    assert not (result.out_dir / "social").exists()

@@ -216,7 +216,7 @@ class Project:
                 by_doc[(name, out.rule.kind, out.doc.path)] = data
         for out in messages:
             data = self._message(out, by_doc, builders[out.channel.name][1] if out.channel.name in builders
-                                 else None, problems)
+                                 else None, problems, body_cache)
             if data is not None:
                 rendered.append((out, data))
         return rendered
@@ -242,9 +242,9 @@ class Project:
         return text.encode("utf-8")
 
     def _message(self, out: PlannedOutput, by_doc: dict[tuple[str, str, Path], bytes], ctx: Any,
-                 problems: Problems) -> bytes | None:
-        """An .eml from the document's rendered text and HTML parts."""
-        from contentpipe.render.message import MessageParts, build_eml
+                 problems: Problems, cache: BodyCache) -> bytes | None:
+        """An .eml from the document's rendered text and HTML parts (kept in the body cache by content)."""
+        from contentpipe.render.message import MessageParts, build_eml, message_digest
 
         assert out.doc is not None
         rules = out.channel.rules
@@ -265,11 +265,17 @@ class Project:
                            SourcePos(out.channel.rule_files[0], key=f"outputs.{out.rule.kind}"))
             return None
         view = ctx.doc_view(out.doc, None)
-        return build_eml(MessageParts(
+        message = MessageParts(
             subject=view["subject"], text=parts["plain"], html=parts["html"], sender=rules.email.sender,
             locale=out.doc.locale, date=out.doc.date or out.doc.updated or EPOCH,
             domain=urlsplit(self.config.site.base_url).hostname or "", reply_to=rules.email.reply_to,
-            unsubscribe_url=rules.email.unsubscribe_url))
+            unsubscribe_url=rules.email.unsubscribe_url)
+        key = cache.key(message_digest(message), "eml", "", None)
+        entry = cache.get(key)
+        if entry is None:  # the email package takes ~5 ms a message: worth keeping
+            entry = {"value": build_eml(message).decode("latin-1")}  # any bytes survive the JSON round trip
+            cache.put(key, entry)
+        return str(entry["value"]).encode("latin-1")
 
     def _write(self, plan: Plan, channels: dict[str, Channel], rendered: list[tuple[Any, bytes]],
                made: dict[str, Made], problems: Problems, result: BuildResult) -> None:

@@ -334,6 +334,16 @@ def build_rules(name: str, merged: Mapping[str, Any], origin: Mapping[str, Sourc
                            f"{', '.join(images) or 'none'})",
                            origin.get(f"networks.{key}", SourcePos(Path(name))))
     _check_outputs(name, outputs, networks, origin, problems)
+    links = merged.get("links", {})
+    for dotted, pattern in [*((f"links.{k}", links[k]) for k in ("utm_source", "utm_medium", "utm_content")
+                              if k in links),
+                            *((f"networks.{n.key}.{k}", getattr(n, k)) for n in networks.values()
+                              for k in ("utm_source", "utm_medium"))]:
+        if bad := _bad_utm(pattern):
+            allowed = ", ".join("{" + p + "}" for p in sorted(UTM_PLACEHOLDERS))
+            problems.error(f"{pattern!r} uses {bad} (allowed: {allowed})",
+                           origin.get(dotted, origin.get(dotted.rsplit(".", 1)[0], SourcePos(Path(name)))))
+            # a pack with a rule error is left out (load_channels), so no default stands in for it
     cache = {**DEFAULT_CACHE, **merged.get("cache", {})}
     for kind, rule in outputs.items():
         if rule.cache not in cache:
@@ -354,7 +364,7 @@ def build_rules(name: str, merged: Mapping[str, Any], origin: Mapping[str, Sourc
         strings=MappingProxyType({k: MappingProxyType(v) for k, v in merged.get("strings", {}).items()}),
         params=MappingProxyType(dict(merged.get("params", {}))),
         urls=channel.get("urls", "relative"),
-        links=LinkRules(**merged.get("links", {})),
+        links=LinkRules(**links),
         text=TextRules(**merged.get("text", {})),
         email=EmailRules(**{("sender" if k == "from" else k): v for k, v in merged.get("email", {}).items()}),
         networks=MappingProxyType(networks),
@@ -384,6 +394,16 @@ def _check_outputs(name: str, outputs: dict[str, OutputRule], networks: Mapping[
         if problem:
             problems.error(f"output '{kind}': {problem}", where)
             del outputs[kind]
+
+
+def _bad_utm(pattern: str) -> str | None:
+    """A placeholder a campaign parameter cannot fill, or a malformed one; None when fine."""
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
+    except ValueError as err:
+        return f"a malformed placeholder ({err})"
+    bad = sorted(names - UTM_PLACEHOLDERS)
+    return "{" + bad[0] + "}" if bad else None
 
 
 def _bad_placeholders(pattern: str, per: str) -> str | None:

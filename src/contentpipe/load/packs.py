@@ -125,8 +125,11 @@ def _resolve(packs: dict[str, list[PackSource]], src: PackSource, index: int,
         toml = read_toml(rules_path)  # a syntax error skips this pack, with its line
         own = validate(toml, RULES_SCHEMA, problems, fill=False)
         extends = own.get("channel", {}).get("extends")
-        origin = {key: toml.pos(key) for table in ("outputs", "images")
+        origin = {key: toml.pos(key) for table in ("outputs", "images", "networks")
                   for key in (f"{table}.{k}" for k in own.get(table, {}))}
+        origin |= {f"links.{k}": toml.pos(f"links.{k}") for k in own.get("links", {})}
+        origin |= {f"networks.{n}.{k}": toml.pos(f"networks.{n}.{k}")
+                   for n, table in own.get("networks", {}).items() for k in table}
     elif index > 0:
         own, extends, origin = {}, src.name, {}
     else:

@@ -83,6 +83,11 @@ class ContextBuilder:
         """The key of the document's page in the canonical channel (the web page)."""
         return self.plan.doc_keys.get((self.site.canonical_channel, doc.path))
 
+    def canonical_url(self, doc: Document) -> str:
+        """The absolute URL of the document's canonical page (this channel's own page without one)."""
+        key = self.canonical_key(doc) or self.doc_key(doc)
+        return self.url(None, key) if key else ""
+
     def link_key(self, doc: Document) -> str | None:
         """Where a link to a document goes from this channel: its own page or the canonical one."""
         if self.rules.links.documents == "canonical":
@@ -332,18 +337,17 @@ class ContextBuilder:
 
     def doc_view(self, doc: Document, from_key: str | None, full: bool = False) -> dict[str, Any]:
         key = self.doc_key(doc)
-        canonical = self.canonical_key(doc) or key
         base = dict(self._doc_base(doc))
         base["url"] = self.url(from_key, key) if key else ""
         base["absolute_url"] = self.url(None, key) if key else ""
-        base["canonical_url"] = self.url(None, canonical) if canonical else ""
-        base["link"] = self.tag(base["canonical_url"], doc, "cta")
-        base["outputs"] = {kind: self.url(None, k)
-                           for kind, k in self.plan.doc_outputs.get((self.channel.name, doc.path), {}).items()}
         base["tags"] = self.tag_views(doc.tags, doc.locale, from_key)
         base["hero"] = self.image(self.plan.image(self.channel.name, doc, "hero:hero"), from_key)
         base["card"] = self.image(self.plan.image(self.channel.name, doc, "card:hero"), from_key)
         view = LazyView(base, {
+            "canonical_url": lambda: self.canonical_url(doc),
+            "link": lambda: self.tag(self.canonical_url(doc), doc, "cta"),
+            "outputs": lambda: {kind: self.url(None, k) for kind, k in
+                                self.plan.doc_outputs.get((self.channel.name, doc.path), {}).items()},
             "body": lambda: self.body_html(doc, from_key),
             "text": lambda: self.plain_text(doc),
             "blocks": lambda: self.body_blocks(doc, from_key),
@@ -418,11 +422,11 @@ class ContextBuilder:
 
     def post_view(self, doc: Document, net: NetworkRules, view: dict[str, Any]) -> dict[str, Any]:
         """The payload a scheduler posts: text within the network's limits, link, hashtags, image."""
-        link = self.tag(view["canonical_url"], doc, "post", net)
+        link = self.tag(self.canonical_url(doc), doc, "post", net)
         own = self.own_post_text(doc, net.key)
         try:
             post = social.compose(net, title=doc.title, summary=view["summary"], link=link, tags=doc.tags,
-                                  own_text=own, ellipsis=self.rules.text.ellipsis, canonical=view["canonical_url"])
+                                  own_text=own, ellipsis=self.rules.text.ellipsis, canonical=self.canonical_url(doc))
         except social.PostError as err:
             key = f"social.{net.key}" if f"social.{net.key}" in doc.lines else "social.text"
             raise ContentpipeError(str(err), doc.pos(key)) from err

@@ -30,9 +30,15 @@ class MessageParts:
     unsubscribe_url: str | None = None
 
 
+def message_digest(parts: MessageParts) -> str:
+    """Everything the message's bytes depend on: names its boundary and Message-ID, and keys the cache."""
+    return hashlib.sha256("\0".join((parts.subject, parts.text, parts.html, parts.sender, parts.locale,
+                                     parts.date.isoformat(), parts.domain, parts.reply_to or "",
+                                     parts.unsubscribe_url or "")).encode()).hexdigest()
+
+
 def build_eml(parts: MessageParts) -> bytes:
-    digest = hashlib.sha256("\0".join((parts.subject, parts.text, parts.html, parts.sender,
-                                       parts.locale)).encode()).hexdigest()
+    digest = message_digest(parts)
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = parts.subject
     name, addr = parseaddr(parts.sender)
