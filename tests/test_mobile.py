@@ -122,3 +122,20 @@ def test_mobile_pages_are_light_and_fit_360_px(built_sample: Built, served: str)
     results = page_overflow(urls, width=360)
     wide = {u: r for u, r in results.items() if r["scroll_width"] > 360 or r["offenders"]}
     assert len(results) == 12 and wide == {}
+
+
+def test_a_json_template_that_writes_broken_json_is_named(make_project) -> None:  # type: ignore[no-untyped-def]
+    from conftest import article
+    from contentpipe import Project
+
+    root = make_project({
+        "assets/a/one.md": article("One"),
+        "channels/mobile/templates/doc.json": '{"title": {{ doc.title | tojson }},}\n',
+    }, config='[site]\nname = "T"\nbase_url = "https://t.example/"\n[channels]\nenabled = ["web", "mobile"]\n')
+    result = Project.load(root).build()
+    [error] = result.errors
+    assert error.where.path == root / "channels/mobile/templates/doc.json"
+    assert error.message.startswith("the template's output is not valid JSON: Expecting property name")
+    assert error.message.endswith("(rendering mobile/a/one/index.json)")
+    assert not (result.out_dir / "mobile/a/one/index.json").exists()
+    assert (result.out_dir / "mobile/a/one/index.html").is_file() and (result.out_dir / "mobile/feed.json").is_file()

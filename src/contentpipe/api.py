@@ -226,12 +226,13 @@ class Project:
         from contentpipe.render import formats
 
         where = out.doc.pos() if out.doc else SourcePos(out.channel.rule_files[0])
-        template = SourcePos(out.channel.rule_files[0], key=f"outputs.{out.rule.kind}")
         if out.rule.format == "json":
             try:
                 text = formats.finish_json(text)
             except formats.FormatError as err:
-                problems.error(f"{out.rule.template}: {err}", template)
+                template = next((d / out.rule.template for d in out.channel.template_dirs
+                                 if (d / out.rule.template).is_file()), out.channel.rule_files[0])
+                problems.error(f"{err} (rendering {out.key})", SourcePos(template))
                 return None
         elif out.rule.format == "email":
             text, found = formats.finish_email(text, out.channel.rules.email)
