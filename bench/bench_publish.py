@@ -63,6 +63,7 @@ from common import corpus_parser, ensure_corpus, executable, machine_info, timed
 
 TOOLS = ("contentpipe", "aws s3 sync", "hugo deploy")
 BASELINE = "contentpipe baseline"  # --baseline: another contentpipe version's no-op, on contentpipe's site and bucket
+TRUSTED = "contentpipe --trust-state"  # the no-op reading the state file left at the target instead of listing
 SCENARIOS = ("first publish", "no-op", "fresh checkout", "one article")
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench-access-key", "AWS_SECRET_ACCESS_KEY": "bench-secret-key",
                "AWS_DEFAULT_REGION": "us-east-1"}
@@ -197,9 +198,10 @@ class Bench:
             seconds, out = timed(cmd, {**self.env, "PYTHONPATH": str(self.baseline)})
             summary = json.loads(out)
             return Run(tool, scenario, run, summary["uploaded"], seconds, own_seconds=summary["seconds"])
-        if tool == "contentpipe":
+        if tool in ("contentpipe", TRUSTED):
             cmd = [self.exe["contentpipe"], "publish", str(site), "--json", "--to",
-                   f"s3://{bucket}/site?endpoint={self.endpoint}&path_style=true&region=us-east-1"]
+                   f"s3://{bucket}/site?endpoint={self.endpoint}&path_style=true&region=us-east-1",
+                   *(["--trust-state"] if tool == TRUSTED else [])]
             keys: list[str] = []
             if scenario in ("fresh checkout", "one article"):  # untimed: which keys, and why
                 plan = json.loads(timed([*cmd, "--dry-run"], self.env)[1])["plan"]
@@ -231,7 +233,7 @@ class Bench:
         """The tools in the order they run a scenario; the no-op no_op_repeats times, rotated each time."""
         if scenario != "no-op":
             return list(TOOLS)
-        tools = [*TOOLS, BASELINE] if self.baseline else list(TOOLS)
+        tools = [*TOOLS, TRUSTED, BASELINE] if self.baseline else [*TOOLS, TRUSTED]
         return [tools[(rep + i) % len(tools)] for rep in range(self.no_op_repeats) for i in range(len(tools))]
 
     def measure(self, run: int, last: bool) -> None:
@@ -254,7 +256,7 @@ class Bench:
                     article.write_text(article.read_text().rstrip("\n") + f"\n\n{SENTENCE}\n")
                     after = self.build(tool, sites[tool])
                     expected = sorted(k for k, v in after.items() if before.get(k) != v)
-                if tool == BASELINE:
+                if tool in (BASELINE, TRUSTED):
                     result = self.publish(tool, sites["contentpipe"], buckets["contentpipe"], scenario, run)
                 else:
                     result = self.publish(tool, sites[tool], buckets[tool], scenario, run)
@@ -286,7 +288,7 @@ def report(bench: Bench, info: dict[str, str], args: argparse.Namespace) -> dict
     rows: list[dict[str, Any]] = []
     med: dict[tuple[str, str], float] = {}
     for scenario in SCENARIOS:
-        for tool in (*TOOLS, BASELINE):
+        for tool in (*TOOLS, TRUSTED, BASELINE):
             if sel := [r for r in bench.runs if r.tool == tool and r.scenario == scenario]:
                 secs, ups = [r.seconds for r in sel], [r.uploaded for r in sel if r.uploaded is not None]
                 med[tool, scenario] = median(secs)
@@ -294,7 +296,7 @@ def report(bench: Bench, info: dict[str, str], args: argparse.Namespace) -> dict
                              "median": median(secs), "min": min(secs), "max": max(secs)})
                 print(f"| {tool} | {scenario} | {len(sel)} | {median(ups):g} | {median(secs):.2f} | {min(secs):.2f} "
                       f"| {max(secs):.2f} |")
-    own = {(t, s): median(secs) for t in ("contentpipe", BASELINE) for s in SCENARIOS
+    own = {(t, s): median(secs) for t in ("contentpipe", TRUSTED, BASELINE) for s in SCENARIOS
            if (secs := [r.own_seconds for r in bench.runs if r.tool == t and r.scenario == s and r.own_seconds])}
     print("\nseconds: wall of the whole publish command. contentpipe's own --json seconds (median; the rest is "
           "interpreter start-up, imports, exit): " + ", ".join(f"{t} {s} {v:.2f}" for (t, s), v in own.items()))
@@ -322,6 +324,9 @@ def report(bench: Bench, info: dict[str, str], args: argparse.Namespace) -> dict
         f"contentpipe's no-op ({med.get(('contentpipe', 'no-op'), float('nan')):.2f} s) is faster than hugo "
         f"deploy's ({med.get(('hugo deploy', 'no-op'), float('nan')):.2f} s)":
             med.get(("contentpipe", "no-op"), float("inf")) < med.get(("hugo deploy", "no-op"), float("-inf")),
+        f"contentpipe --trust-state's no-op ({med.get((TRUSTED, 'no-op'), float('nan')):.2f} s, no LIST) is faster "
+        f"than hugo deploy's":
+            med.get((TRUSTED, "no-op"), float("inf")) < med.get(("hugo deploy", "no-op"), float("-inf")),
         "contentpipe's one-article publish uploads exactly the outputs whose bytes or headers changed":
             bool(one["contentpipe"]) and all(r.uploaded == len(r.expected or []) and
                                              sorted(k.rsplit(" (", 1)[0] for k in r.keys) == r.expected

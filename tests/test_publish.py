@@ -422,3 +422,32 @@ def test_a_folder_target_never_holds_the_project_or_sits_inside_it(site: Path, w
     done = cli(str(site), "--to", folder.resolve().as_uri())
     assert done.returncode == 2 and "cannot be a publish target" in done.stderr
     assert (site / "assets/articles/route-guide.md").is_file() and (site / "dist/manifest.json").is_file()
+
+
+def test_trust_state_reads_the_remote_manifest_instead_of_listing(site: Path, moto: s3servers.Server) -> None:
+    bucket = Bucket(moto)
+    calls: list[str] = []
+
+    class Counting(S3Store):
+        def list(self) -> Any:
+            calls.append("list")
+            return super().list()
+
+        def head(self, key: str) -> Any:
+            calls.append("head")
+            return super().head(key)
+
+    def store() -> Counting:
+        return Counting(bucket.name, "site", endpoint_url=moto.endpoint, region="us-east-1", path_style=True)
+
+    # no state yet: --trust-state lists after all, and the first publish sends everything
+    first = publish(site / "dist", store(), PublishOptions(trust_state=True))
+    assert calls == ["list"] and len(first.uploaded) == len(published_keys(site)) and not first.failures
+    calls.clear()
+    noop = publish(site / "dist", store(), PublishOptions(trust_state=True))
+    assert calls == [] and noop.uploaded == [] and noop.deleted == []  # one GET of the state, nothing else
+    # a change behind the tool's back is not seen with --trust-state, and is repaired by a listing publish
+    bucket.s3.delete_object(Bucket=bucket.name, Key="site/articles/route-guide/index.html")
+    assert publish(site / "dist", store(), PublishOptions(trust_state=True)).uploaded == []
+    repaired = publish(site / "dist", store(), PublishOptions())
+    assert repaired.uploaded == ["articles/route-guide/index.html"]

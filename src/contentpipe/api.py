@@ -12,10 +12,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from contentpipe import urls
 from contentpipe.config.project import ProjectConfig, check_output_dir, load_config
@@ -34,7 +32,6 @@ if TYPE_CHECKING:  # the stages are imported when a build runs: light commands s
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -183,6 +180,7 @@ class Project:
     def _render(self, plan: Plan, masters: Masters, problems: Problems, body_cache: BodyCache,
                 progress: Progress | None) -> list[tuple[PlannedOutput, bytes]]:
         from contentpipe.render.context import ContextBuilder
+        from contentpipe.render.outputs import assemble_message, finish
         from contentpipe.render.templates import Templates
 
         rendered: list[tuple[PlannedOutput, bytes]] = []
@@ -205,7 +203,7 @@ class Project:
                                                             body_cache))
             templates, ctx = builders[name]
             try:
-                data = self._finish(out, templates.render(out.rule.template, ctx.for_output(out)), problems)
+                data = finish(out, templates.render(out.rule.template, ctx.for_output(out)), problems)
             except ContentpipeError as err:
                 problems.add(err.problem)
                 continue
@@ -215,68 +213,11 @@ class Project:
             if out.doc is not None:
                 by_doc[(name, out.rule.kind, out.doc.path)] = data
         for out in messages:
-            data = self._message(out, by_doc, builders[out.channel.name][1] if out.channel.name in builders
-                                 else None, problems, body_cache)
+            data = assemble_message(out, by_doc, builders[out.channel.name][1] if out.channel.name in builders
+                                    else None, problems, body_cache, self.config.site.base_url)
             if data is not None:
                 rendered.append((out, data))
         return rendered
-
-    def _finish(self, out: PlannedOutput, text: str, problems: Problems) -> bytes | None:
-        """Apply the output's format (see render/formats.py); None when the output must not be written."""
-        from contentpipe.render import formats
-
-        where = out.doc.pos() if out.doc else SourcePos(out.channel.rule_files[0])
-        if out.rule.format == "json":
-            try:
-                text = formats.finish_json(text)
-            except formats.FormatError as err:
-                template = next((d / out.rule.template for d in out.channel.template_dirs
-                                 if (d / out.rule.template).is_file()), out.channel.rule_files[0])
-                problems.error(f"{err} (rendering {out.key})", SourcePos(template))
-                return None
-        elif out.rule.format == "email":
-            text, found = formats.finish_email(text, out.channel.rules.email)
-            for message in found:
-                problems.error(f"email {out.key}: {message}", where)
-            if found:
-                return None
-        return text.encode("utf-8")
-
-    def _message(self, out: PlannedOutput, by_doc: dict[tuple[str, str, Path], bytes], ctx: Any,
-                 problems: Problems, cache: BodyCache) -> bytes | None:
-        """An .eml from the document's rendered text and HTML parts (kept in the body cache by content)."""
-        from contentpipe.render.message import MessageParts, build_eml, message_digest
-
-        assert out.doc is not None
-        rules = out.channel.rules
-        parts = {}
-        for kind in out.rule.parts:
-            data = by_doc.get((out.channel.name, kind, out.doc.path))
-            if data is None:
-                return None  # that part failed: already reported
-            subtype = "html" if out.channel.rules.outputs[kind].format == "email" or \
-                out.channel.rules.outputs[kind].path.endswith((".html", ".htm")) else "plain"
-            parts[subtype] = data.decode("utf-8")
-        if rules.email.sender is None:
-            problems.error(f"output '{out.rule.kind}': [email] from is needed for .eml files",
-                           SourcePos(out.channel.rule_files[0], key="email.from"))
-            return None
-        if ctx is None or "html" not in parts or "plain" not in parts:
-            problems.error(f"output '{out.rule.kind}': parts must give one HTML and one plain-text output",
-                           SourcePos(out.channel.rule_files[0], key=f"outputs.{out.rule.kind}"))
-            return None
-        view = ctx.doc_view(out.doc, None)
-        message = MessageParts(
-            subject=view["subject"], text=parts["plain"], html=parts["html"], sender=rules.email.sender,
-            locale=out.doc.locale, date=out.doc.date or out.doc.updated or EPOCH,
-            domain=urlsplit(self.config.site.base_url).hostname or "", reply_to=rules.email.reply_to,
-            unsubscribe_url=rules.email.unsubscribe_url)
-        key = cache.key(message_digest(message), "eml", "", None)
-        entry = cache.get(key)
-        if entry is None:  # the email package takes ~5 ms a message: worth keeping
-            entry = {"value": build_eml(message).decode("latin-1")}  # any bytes survive the JSON round trip
-            cache.put(key, entry)
-        return str(entry["value"]).encode("latin-1")
 
     def _write(self, plan: Plan, channels: dict[str, Channel], rendered: list[tuple[Any, bytes]],
                made: dict[str, Made], problems: Problems, result: BuildResult) -> None:

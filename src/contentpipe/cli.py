@@ -156,8 +156,12 @@ def channels_cmd(project: str) -> None:
               help="Refuse the whole publish if it would delete more objects than this.")
 @click.option("--no-delete", is_flag=True, help="Never delete stale objects.")
 @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64), help="Parallel uploads.")
+@click.option("--trust-state", is_flag=True,
+              help="Compare with the state file the last publish left at the target instead of listing the "
+                   "target: one GET instead of a LIST of every object. Changes made to the target by others "
+                   "go unnoticed until a publish without this flag.")
 def publish(project: str, target_name: str | None, target_url: str | None, out: str | None, dry_run: bool,
-            as_json: bool, max_deletes: int, no_delete: bool, concurrency: int) -> None:
+            as_json: bool, max_deletes: int, no_delete: bool, concurrency: int, trust_state: bool) -> None:
     """Publish the last build of PROJECT: upload only what changed, renditions before pages, deletes last."""
     from contentpipe.publish.run import PublishOptions
     from contentpipe.publish.run import publish as run_publish
@@ -166,7 +170,7 @@ def publish(project: str, target_name: str | None, target_url: str | None, out: 
 
     proj = _load(project, out)
     options = PublishOptions(dry_run=dry_run, delete=not no_delete, max_deletes=max_deletes,
-                             concurrency=concurrency)
+                             concurrency=concurrency, trust_state=trust_state)
     try:
         store, options = resolve_target(proj.config, target_name, target_url, options)
     except PublishError as err:

@@ -27,7 +27,7 @@ from typing import Any
 from contentpipe import urls
 from contentpipe.manifest import Manifest
 from contentpipe.publish.plan import LocalObject, PublishPlan, RemoteObject, make_plan, needs_head
-from contentpipe.publish.store import META_HEADERS, META_SHA, ObjectStore, PublishError, merge_state
+from contentpipe.publish.store import META_HEADERS, META_SHA, ObjectStore, PublishError, from_state, merge_state
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ class PublishOptions:
     concurrency: int = 8
     cache_rules: Mapping[str, str] = field(default_factory=dict)  # glob on the key -> Cache-Control
     compress: str = ""  # "" or "gzip": pre-compressed text with Content-Encoding
+    trust_state: bool = False  # read the target's state file (a remote manifest) instead of listing it
 
 
 @dataclass
@@ -117,10 +118,15 @@ def publish(out_dir: Path, store: ObjectStore, options: PublishOptions,
     with tempfile.TemporaryDirectory(prefix="contentpipe-publish-") as scratch:
         with ThreadPoolExecutor(max_workers=2) as asking:
             # the target's listing and state are asked for first; the local side is worked out while they come
-            listing, state = asking.submit(store.list), asking.submit(store.read_state)
+            state = asking.submit(store.read_state)
+            listing = None if options.trust_state else asking.submit(store.list)
             local = local_objects(manifest, out_dir, options, Path(scratch))
-            remote, vouched = _remote_view(store, local, lambda: merge_state(listing.result(), state.result()),
-                                           options.concurrency)
+            if listing is None and (trusted := _ask(store, state.result)):
+                remote, vouched = from_state(trusted), True
+            else:
+                listed = listing or asking.submit(store.list)  # no state to trust yet: list after all
+                remote, vouched = _remote_view(store, local, lambda: merge_state(listed.result(), state.result()),
+                                               options.concurrency)
         plan = make_plan(local, remote, delete=options.delete)
         if len(plan.deletes) > options.max_deletes:
             raise PublishError(f"the publish would delete {len(plan.deletes)} objects under {store.url}, "

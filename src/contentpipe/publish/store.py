@@ -46,6 +46,12 @@ class ObjectStore(Protocol):
     def write_state(self, state: dict[str, list[Any]]) -> None: ...
 
 
+def from_state(state: Mapping[str, list[Any]]) -> dict[str, RemoteObject]:
+    """What the state file says the target holds (``--trust-state``: no listing, no HEADs)."""
+    return {key: RemoteObject(entry[3], entry[2], entry[0], entry[1])
+            for key, entry in state.items() if isinstance(entry, list) and len(entry) == 4}
+
+
 def merge_state(listed: dict[str, RemoteObject], state: Mapping[str, list[Any]]) -> dict[str, RemoteObject]:
     """The listing, with sha256 and header digest filled in where the state still matches it."""
     out = {}
