@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -69,6 +69,17 @@ def built_sample(tmp_path_factory: pytest.TempPathFactory, shared_rendition_cach
     result = Project.load(root).build()
     assert result.ok, [str(p) for p in result.errors]
     return Built(root, result)
+
+
+@pytest.fixture
+def served(built_sample: Built) -> Iterator[str]:
+    """The built sample served by published key (contentpipe preview) on 127.0.0.1."""
+    from contentpipe.preview import serve_in_thread
+
+    server = serve_in_thread(built_sample.out)
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
 
 
 MINIMAL_CONFIG = """\

@@ -6,14 +6,10 @@ conditionals), not for the HTML5 checker; tests/test_email.py lints it instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from browser_tools import check_html, page_overflow
 from conftest import Built
-from contentpipe.preview import serve_in_thread
 
 
 def html_files(built: Built) -> list[Path]:
@@ -26,14 +22,6 @@ def test_every_page_passes_the_nu_html_checker(built_sample: Built) -> None:
     assert len(files) > 20
     errors = check_html(files)
     assert errors == [], "\n".join(f"{e['file']}:{e['line']}: {e['message']}" for e in errors)
-
-
-@pytest.fixture
-def served(built_sample: Built) -> Iterator[str]:
-    server = serve_in_thread(built_sample.out)
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    server.server_close()
 
 
 def test_no_page_scrolls_sideways_at_360_px(built_sample: Built, served: str) -> None:

@@ -8,13 +8,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 from bs4 import BeautifulSoup
 from PIL import Image
 
 from browser_tools import page_overflow
 from conftest import Built
-from contentpipe.preview import serve_in_thread
 
 BLOCK_TYPES = {"heading", "paragraph", "link", "image", "list", "quote", "code", "table", "divider", "footnotes"}
 
@@ -97,14 +95,6 @@ def test_document_json_has_structured_blocks_with_rendition_sizes(built_sample: 
             assert decoded.width <= 720
     for r in data["hero"]["renditions"]:
         assert r["width"] <= 720
-
-
-@pytest.fixture
-def served(built_sample: Built) -> Iterator[str]:
-    server = serve_in_thread(built_sample.out)
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    server.server_close()
 
 
 def test_mobile_pages_are_light_and_fit_360_px(built_sample: Built, served: str) -> None:
