@@ -174,3 +174,17 @@ def test_a_campaign_placeholder_that_cannot_be_filled_is_a_rule_error(make_proje
     assert all(p.where.path == root / "channels/social/channel.toml" for p in result.errors)
     assert (result.out_dir / "web/a/ok/index.html").is_file()  # the pack is left out, the rest builds
     assert not (result.out_dir / "social").exists()
+
+
+def test_instagram_hashtags_stay_within_its_cap(make_project) -> None:  # type: ignore[no-untyped-def]
+    four = "#one #two #three #four"
+    root = social_project(make_project, f"social:\n  instagram: {('Caption ' + four)!r}\n")  # tags: [cycling]
+    result = Project.load(root).build()
+    assert result.ok, [str(p) for p in result.errors]
+    post = json.loads((result.out_dir / "social/a/post/instagram.json").read_text(encoding="utf-8"))
+    assert post["hashtags"] == ["#one", "#two", "#three", "#four", "#cycling"]  # ours fits under the cap of 5
+    six = "Caption " + " ".join(f"#t{i}x" for i in range(6))
+    root2 = social_project(make_project, f"social:\n  instagram: {six!r}\n")
+    [error] = Project.load(root2).build().errors
+    assert error.message == "the Instagram text has 6 hashtags; Instagram allows 5"
+    assert error.where.key == "social.instagram"

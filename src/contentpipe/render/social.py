@@ -76,11 +76,14 @@ def compose(net: NetworkRules, *, title: str, summary: str, link: str, tags: tup
         own_text = _tag_own_link(own_text, canonical, link_part)
     wanted = list(dict.fromkeys(filter(None, map(hashtag, tags))))[:net.hashtags]
     if own_text is not None:
-        for n in range(len(wanted), -1, -1):
+        for n in range(len(wanted), -1, -1):  # our hashtags go first, to fit the length or the hashtag cap
             text = _assemble(own_text, link_part, wanted[:n])
-            if size.fits(text):
-                return _checked(net, Post(text, tuple(hashtags_in(text)), size(text), False))
+            if size.fits(text) and _tags_ok(net, text):
+                return Post(text, tuple(hashtags_in(text)), size(text), False)
         bare = _assemble(own_text, link_part, [])
+        if size.fits(bare):  # it is the editor's own hashtags that are too many
+            raise PostError(f"the {net.name} text has {len(hashtags_in(bare))} hashtags; {net.name} allows "
+                            f"{net.max_hashtags}")
         extra = " with the link" if link_part and link_part not in own_text else ""
         unit = {"x-weighted": "weighted characters (URLs count 23)", "graphemes": "graphemes"}.get(
             net.counting, "characters")
@@ -90,10 +93,10 @@ def compose(net: NetworkRules, *, title: str, summary: str, link: str, tags: tup
     main = f"{title}\n\n{summary}" if summary and summary != title else title
     for n in range(len(wanted), -1, -1):
         text = _assemble(main, link_part, wanted[:n])
-        if size.fits(text):
-            return _checked(net, Post(text, tuple(hashtags_in(text)), size(text), True))
-    text = _shorten(size, title, summary, link_part, wanted[:1], ellipsis)
-    return _checked(net, Post(text, tuple(hashtags_in(text)), size(text), True))
+        if size.fits(text) and _tags_ok(net, text):
+            return Post(text, tuple(hashtags_in(text)), size(text), True)
+    text = _shorten(size, title, summary, link_part, wanted[:1] if net.max_hashtags != 0 else [], ellipsis)
+    return Post(text, tuple(hashtags_in(text)), size(text), True)
 
 
 def _tag_own_link(text: str, canonical: str, link: str) -> str:
@@ -122,8 +125,5 @@ def _shorten(size: _Measure, title: str, summary: str, link: str, tags: list[str
     raise PostError(f"the link alone does not fit in {size.net.name}'s {size.net.limit}")
 
 
-def _checked(net: NetworkRules, post: Post) -> Post:
-    if net.max_hashtags is not None and len(post.hashtags) > net.max_hashtags:
-        raise PostError(f"the {net.name} text has {len(post.hashtags)} hashtags; {net.name} allows "
-                        f"{net.max_hashtags}")
-    return post
+def _tags_ok(net: NetworkRules, text: str) -> bool:
+    return net.max_hashtags is None or len(hashtags_in(text)) <= net.max_hashtags
