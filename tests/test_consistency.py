@@ -64,3 +64,20 @@ def test_every_variant_tells_the_same_story(built_sample: Built) -> None:
             post = json.loads(built_sample.file(key).read_text(encoding="utf-8"))
             assert (post["title"], post["canonical_url"], post["campaign"]) == (title, canonical, campaign)
             assert without_query(post["link"]) == canonical and campaign_of(post["link"]) == campaign
+
+
+def test_preview_review_page_links_every_variant(built_sample: Built, served: str) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(served + "_contentpipe/review") as resp:
+        assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
+        page = BeautifulSoup(resp.read(), "lxml")
+    sections = page.find_all("section")
+    assert len(sections) == 12
+    lantern = next(s for s in sections if s.h2.get_text() == "Make your own bike lantern at the Tidebike depot")
+    hrefs = [a["href"] for a in lantern.find_all("a") if a["href"].startswith("/")]
+    variants = built_sample.manifest.documents["assets/articles/lantern-workshop.md"]["variants"]
+    assert sorted(h.lstrip("/") for h in hrefs) == sorted(k for kinds in variants.values() for k in kinds.values())
+    for href in hrefs:  # each link answers with the variant itself
+        with urllib.request.urlopen(served + href.lstrip("/")) as resp:
+            assert resp.status == 200 and resp.read() == built_sample.file(href.lstrip("/")).read_bytes()

@@ -3,11 +3,14 @@
 The output folder is laid out per channel (dist/web/..., dist/media/...) while
 the published site is not (web at the root, renditions under media/); this
 server reads the manifest and answers every key from the right file, so a
-build can be checked in a browser before it is published.
+build can be checked in a browser before it is published. ``/_contentpipe/review``
+lists every document with links to all of its variants (from the manifest's
+``documents`` table), so a reviewer can open them side by side.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import posixpath
 import threading
@@ -15,12 +18,15 @@ from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from contentpipe import urls
 from contentpipe.manifest import Manifest
 
 log = logging.getLogger(__name__)
+
+REVIEW_PATH = "/_contentpipe/review"
 
 
 class PublishedTree:
@@ -33,6 +39,27 @@ class PublishedTree:
     def reload(self) -> None:
         manifest = Manifest.read(self.out_dir / urls.MANIFEST_NAME)
         self.files = {o.key: (self.out_dir / o.path, o.content_type) for o in (manifest.outputs if manifest else ())}
+        self.documents: dict[str, dict[str, Any]] = manifest.documents if manifest else {}
+
+    def review_page(self) -> bytes:
+        """Every document and the links to all of its variants, channel by channel."""
+        rows = []
+        for source, doc in sorted(self.documents.items(), key=lambda item: (item[1]["id"], item[1]["locale"])):
+            cells = []
+            for channel, kinds in sorted(doc["variants"].items()):
+                links = " ".join(f'<a href="/{html.escape(key)}">{html.escape(kind)}</a>'
+                                 for kind, key in sorted(kinds.items()))
+                cells.append(f"<li><b>{html.escape(channel)}</b>: {links}</li>")
+            rows.append(f"<section><h2 lang=\"{html.escape(doc['locale'])}\">{html.escape(doc['title'])}</h2>"
+                        f"<p>{html.escape(source)} · {html.escape(doc['locale'])} · campaign "
+                        f"{html.escape(doc['campaign'] or '–')} · canonical "
+                        f"<a href=\"{html.escape(doc['canonical_url'])}\">{html.escape(doc['canonical_url'])}</a></p>"
+                        f"<ul>{''.join(cells)}</ul></section>")
+        page = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                "<title>Review: every variant</title></head><body><h1>Every document, every channel</h1>"
+                f"{''.join(rows) or '<p>No documents in this build.</p>'}</body></html>")
+        return page.encode("utf-8")
 
     def lookup(self, url_path: str) -> tuple[Path, str] | None:
         key = posixpath.normpath(unquote(url_path)).lstrip("/")
@@ -57,6 +84,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, body: bool) -> None:
         path = urlsplit(self.path).path
         found = self.tree.lookup(path)
+        if found is None and path.rstrip("/") == REVIEW_PATH:
+            self._send(self.tree.review_page(), "text/html; charset=utf-8", body)
+            return
         if found is None:
             self.send_error(HTTPStatus.NOT_FOUND, "not in the build")
             return
@@ -65,9 +95,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Location", path + "/")
             self.end_headers()
             return
-        data = found[0].read_bytes()
+        self._send(found[0].read_bytes(), found[1], body)
+
+    def _send(self, data: bytes, content_type: str, body: bool) -> None:
         self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", found[1])
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
