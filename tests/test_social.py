@@ -188,3 +188,25 @@ def test_instagram_hashtags_stay_within_its_cap(make_project) -> None:  # type: 
     [error] = Project.load(root2).build().errors
     assert error.message == "the Instagram text has 6 hashtags; Instagram allows 5"
     assert error.where.key == "social.instagram"
+
+
+def test_a_slot_with_title_makes_a_share_card(make_project) -> None:  # type: ignore[no-untyped-def]
+    from PIL import ImageStat
+
+    root = social_project(make_project, "")
+    result = Project.load(root).build()
+    assert result.ok, [str(p) for p in result.errors]
+    out = result.out_dir
+
+    def image(network: str) -> Image.Image:
+        post = json.loads((out / f"social/a/post/{network}.json").read_text(encoding="utf-8"))
+        return Image.open(out / urlsplit(post["image"]["url"]).path.lstrip("/")).convert("L")
+
+    card, plain = image("instagram"), image("threads")  # same size and crop; only the card has the title
+    assert card.size == plain.size == (1080, 1350)
+    bottom = (0, 1150, 1080, 1350)
+    # the master is one flat colour, so any text or band is ours: darker band, white glyphs on it
+    assert ImageStat.Stat(card.crop(bottom)).mean[0] < ImageStat.Stat(plain.crop(bottom)).mean[0] - 20
+    assert card.crop(bottom).getextrema()[1] > 240 and plain.crop(bottom).getextrema()[1] < 200
+    top = (0, 0, 1080, 400)
+    assert abs(ImageStat.Stat(card.crop(top)).mean[0] - ImageStat.Stat(plain.crop(top)).mean[0]) < 2

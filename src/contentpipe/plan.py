@@ -89,7 +89,7 @@ class Plan:
     locale_keys: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (channel, kind, locale)
     doc_outputs: dict[tuple[str, Path], dict[str, str]] = field(default_factory=dict)  # (channel, doc) -> kind: key
     _by_doc: dict[tuple[str, Path], list[ImageSet]] = field(default_factory=dict)
-    slot_memo: dict[tuple[Path, str, str, Focal | None], tuple[tuple[Rendition, ...], str | None]] = field(
+    slot_memo: dict[tuple[Path, str, str, Focal | None, str], tuple[tuple[Rendition, ...], str | None]] = field(
         default_factory=dict)
 
     def image(self, channel: str, doc: Document, use: str) -> ImageSet | None:
@@ -223,9 +223,10 @@ def _plan_images(plan: Plan, channel: Channel, doc: Document, masters: Masters,
         if not (alt or master.alt):
             problems.warning(f"image {master.rel} has no alt text (add 'alt' to its sidecar)", where)
         for slot in _slots_for(slots, use):
-            memo_key = (master.path, channel.name, slot.name, focal)
+            caption = doc.title if slot.title and use == "hero" else ""
+            memo_key = (master.path, channel.name, slot.name, focal, caption)
             if memo_key not in plan.slot_memo:  # one master is the hero of many documents
-                renditions_list, warning = plan_slot(master, slot, focal, formats)
+                renditions_list, warning = plan_slot(master, slot, focal, formats, caption)
                 plan.slot_memo[memo_key] = (tuple(renditions_list), warning)
             renditions, warning = plan.slot_memo[memo_key]
             if warning:

@@ -47,6 +47,7 @@ class RenditionSpec:
     pad: tuple[int, int, int, int] | None = None
     background: str = "#ffffff"
     metadata: tuple[tuple[str, str], ...] = ()
+    caption: str = ""  # text set over the image (a share card's title)
 
     def key(self) -> str:
         c = self.crop
@@ -56,6 +57,8 @@ class RenditionSpec:
             key += f"|pad={','.join(map(str, self.pad))}:{self.background}"
         if self.metadata:
             key += "|meta=" + ";".join(f"{k}={v}" for k, v in self.metadata)
+        if self.caption:
+            key += "|caption=" + hashlib.sha256(self.caption.encode()).hexdigest()[:16]
         return key
 
 
@@ -111,7 +114,7 @@ Size = tuple[int, int, Box, tuple[int, int, int, int] | None]  # width, height, 
 
 
 def plan_slot(master: ImageMaster, slot: ImageSlot, focal: Focal | None,
-              available: frozenset[str]) -> tuple[list[Rendition], str | None]:
+              available: frozenset[str], caption: str = "") -> tuple[list[Rendition], str | None]:
     """Renditions for one image in one slot, and a warning when the master is too small.
 
     Never upscales unless the slot says so: a master too small for a size gets
@@ -128,7 +131,7 @@ def plan_slot(master: ImageMaster, slot: ImageSlot, focal: Focal | None,
     for fmt in slot_formats(slot, master, available):
         for w, h, box, pad in sizes:
             spec = RenditionSpec(w, h, box, fmt, _quality(slot, fmt), pad,
-                                 slot.background if pad else "#ffffff", metadata)
+                                 slot.background if pad else "#ffffff", metadata, caption if slot.title else "")
             out.append(Rendition(master, spec, rendition_name(master, spec)))
     return out, warning
 

@@ -101,6 +101,7 @@ IMAGE_SLOT = Table({
     "quality": Table(each=Field("int", check=in_range(1, 100))),
     "sizes": Field("str", "100vw", doc="the HTML sizes attribute for srcset"),
     "upscale": Field("bool", False),
+    "title": Field("bool", False, doc="a share card: the document's title set over the hero image"),
 })
 
 RULES_SCHEMA = Table({
@@ -189,6 +190,7 @@ class ImageSlot:
     upscale: bool
     background: str = "#ffffff"  # "#rrggbb" or "transparent" (pad)
     metadata: tuple[str, ...] = ()  # sidecar fields written into the renditions' EXIF
+    title: bool = False  # set the document's title over the image (a share card)
 
 
 @dataclass(frozen=True)
@@ -319,7 +321,8 @@ def build_rules(name: str, merged: Mapping[str, Any], origin: Mapping[str, Sourc
             formats=tuple(raw.get("formats", ("jpeg",))),  # [] switches an inherited slot off
             quality=MappingProxyType({**DEFAULT_QUALITY, **raw.get("quality", {})}),
             sizes=raw.get("sizes", "100vw"), upscale=raw.get("upscale", False),
-            background=raw.get("background", "#ffffff"), metadata=tuple(raw.get("metadata", ())))
+            background=raw.get("background", "#ffffff"), metadata=tuple(raw.get("metadata", ())),
+            title=raw.get("title", False))
     networks = {
         key: NetworkRules(key=key, name=raw.get("name") or key, limit=raw["limit"],
                           **{k: v for k, v in raw.items() if k not in ("name", "limit", "utm_source")},

@@ -140,9 +140,10 @@ def render_master(path: Path, specs: list[tuple[str, RenditionSpec]], out_dir: P
     resized: dict[tuple[object, ...], Image.Image] = {}  # one resize per geometry, shared by its formats
     for name, spec in sorted(specs, key=lambda s: (-s[1].width * s[1].height, s[1].key())):
         geometry = (spec.width, spec.height, spec.crop, spec.pad, spec.background if spec.pad else None,
-                    spec.format == "jpeg" and spec.pad is not None)
-        if geometry not in resized:
-            resized = {geometry: transform(img, spec)}  # largest first: earlier sizes are not needed again
+                    spec.format == "jpeg" and spec.pad is not None, spec.caption)
+        if geometry not in resized:  # largest first: earlier sizes are not needed again
+            out = transform(img, spec)
+            resized = {geometry: title_card(out, spec.caption) if spec.caption else out}
         made.append((name, *_write(out_dir / name, encode(resized[geometry], spec))))
     return made
 
@@ -161,6 +162,44 @@ def transform(img: Image.Image, spec: RenditionSpec) -> Image.Image:
               else Image.new("RGB", (spec.width, spec.height), _hex(spec.background)))
     canvas.paste(out, spec.pad[:2], out if out.mode == "RGBA" else None)
     return canvas
+
+
+def title_card(img: Image.Image, title: str) -> Image.Image:
+    """The title set in white over a dark band at the bottom: a share card that reads without its post.
+
+    Pillow's built-in scalable font (Aileron) keeps builds reproducible with no
+    font files to install; it covers Latin scripts. At most three lines; a
+    longer title ends in an ellipsis.
+    """
+    from PIL import ImageDraw, ImageFont
+
+    w, h = img.size
+    size = max(12, round(min(w, h) / 15))
+    font = ImageFont.load_default(size=size)
+    margin, width = round(size * 1.2), w - 2 * round(size * 1.2)
+    lines: list[str] = []
+    for word in title.split():
+        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    if len(lines) > 3:
+        lines = lines[:3]
+        while lines[2] and font.getlength(lines[2] + "…") > width:
+            lines[2] = lines[2].rsplit(" ", 1)[0] if " " in lines[2] else lines[2][:-1]
+        lines[2] += "…"
+    line_h = round(size * 1.25)
+    band = len(lines) * line_h + 2 * margin
+    base = img.convert("RGBA")
+    shade = Image.new("L", (1, band))
+    shade.putdata([round(200 * min(1.0, y / (band * 0.35))) for y in range(band)])  # fade in, then dark
+    overlay = Image.new("RGBA", (w, band), (0, 0, 0, 0))
+    overlay.putalpha(shade.resize((w, band)))
+    base.alpha_composite(overlay, (0, h - band))
+    draw = ImageDraw.Draw(base)
+    for i, line in enumerate(lines):
+        draw.text((margin, h - band + margin + i * line_h), line, font=font, fill=(255, 255, 255, 255))
+    return base if img.mode == "RGBA" else base.convert(img.mode)
 
 
 def _hex(colour: str) -> tuple[int, int, int]:
