@@ -153,3 +153,11 @@ def test_decompression_bomb_header_is_refused(make_project: Callable[..., Path])
     messages = [p.message for p in result.errors if p.where.path.name == "bomb.png"]
     assert messages and "decompression bomb" in messages[0]
     assert result.documents == 0  # the document using it is left out, with its own error
+
+
+def test_front_matter_key_given_twice_is_named(make_project: Callable[..., Path]) -> None:
+    root = make_project({"assets/a.md": article("A", "tags: [one]\ntags: [two]\n")})
+    result = Project.load(root).build()
+    [warning] = result.warnings
+    assert (warning.where.path.name, warning.where.line, warning.where.key) == ("a.md", 5, "tags")
+    assert warning.message == "'tags' is given twice (lines 4 and 5); the second one is used"

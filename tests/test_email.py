@@ -191,3 +191,17 @@ def test_the_email_lint_finds_what_mail_clients_break_on() -> None:
         "image 'images/c.png' is not an absolute http(s) URL",
     ]
     assert lint_email('<img src="https://x.example/a.png" alt="" width="1" height="1">', 10_000) == []
+
+
+def test_email_front_matter_that_is_not_a_table_or_has_a_typo_is_named(make_project) -> None:  # type: ignore[no-untyped-def]
+    root = make_project({
+        "assets/a/one.md": article("One", extra='email: "Subject line"\n'),
+        "assets/a/two.md": article("Two", extra="email:\n  subjet: Typo\n"),
+    }, config='[site]\nname = "T"\nbase_url = "https://t.example/"\n[channels]\nenabled = ["web", "email"]\n')
+    result = Project.load(root).build()
+    assert result.ok
+    found = sorted((p.where.path.name, p.where.line, p.message) for p in result.warnings)
+    assert found == [("one.md", 4, "email must be a table (subject, preheader); ignored"),
+                     ("two.md", 5, "email.subjet: unknown key (known: preheader, subject)")]
+    for name, subject in (("one", "One"), ("two", "Two")):  # the title stands in
+        assert read_eml(result.out_dir / f"email/a/{name}/message.eml")["Subject"] == subject

@@ -18,7 +18,7 @@ import yaml
 from contentpipe.config.project import Site
 from contentpipe.errors import ContentpipeError, Problems, SourcePos
 from contentpipe.load.images import Focal, parse_focal
-from contentpipe.load.yamlsource import key_lines, load_yaml
+from contentpipe.load.yamlsource import key_lines, load_yaml, repeated_keys
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
@@ -151,6 +151,9 @@ def parse_document(path: Path, assets: Path, site: Site, problems: Problems) -> 
     if not isinstance(fm, dict):
         raise ContentpipeError("front matter must be a YAML mapping of keys to values", SourcePos(path, 2))
     lines = key_lines(fm_text, first_line=2)
+    for key, first, again in repeated_keys(fm_text, first_line=2):
+        problems.warning(f"'{key}' is given twice (lines {first} and {again}); the second one is used",
+                         SourcePos(path, again, key))
 
     def pos(key: str) -> SourcePos:
         return SourcePos(path, lines.get(key), key)

@@ -33,3 +33,16 @@ def key_lines(text: str, first_line: int = 1) -> dict[str, int]:
             if child[:1].isalnum():
                 lines.setdefault(f"{top}.{child.split(':', 1)[0].strip()}", number)
     return lines
+
+
+def repeated_keys(text: str, first_line: int = 1) -> list[tuple[str, int, int]]:
+    """Top-level keys given twice: (key, first line, repeated line). YAML keeps the last one silently."""
+    seen: dict[str, int] = {}
+    found = []
+    for number, line in enumerate(text.splitlines(), first_line):
+        if line[:1].isalpha() and ":" in line:
+            key = line.split(":", 1)[0].strip()
+            if key in seen:
+                found.append((key, seen[key], number))
+            seen.setdefault(key, number)
+    return found

@@ -30,6 +30,7 @@ from contentpipe.text.links import is_site_url, tag_url
 from contentpipe.text.truncate import truncate
 
 FALLBACK_FORMATS = ("jpeg", "png")
+EMAIL_KEYS = frozenset({"subject", "preheader"})  # front matter email.*
 
 
 class LazyView(dict):  # type: ignore[type-arg]
@@ -276,14 +277,24 @@ class ContextBuilder:
         return truncate(text, rules.summary_length, ellipsis=rules.ellipsis) if rules.summary_length else text
 
     def email_field(self, doc: Document, key: str) -> str | None:
-        """front matter ``email.<key>`` as text; a wrong type is reported and ignored."""
+        """front matter ``email.<key>`` as text; a wrong type or an unknown key is reported and ignored."""
         section = doc.meta.get("email")
-        value = section.get(key) if isinstance(section, dict) else None
+        if section is not None and not isinstance(section, dict):
+            self.problems.warning("email must be a table (subject, preheader); ignored", doc.pos("email"))
+            return None
+        for other in sorted(set(section or {}) - EMAIL_KEYS, key=str):  # Problems reports each once
+            self.problems.warning(f"email.{other}: unknown key (known: {', '.join(sorted(EMAIL_KEYS))})",
+                                  doc.pos(f"email.{other}"))
+        value = section.get(key) if section else None
         if value is not None and not isinstance(value, str):
             self.problems.warning(f"email.{key} must be text, got {value!r}; ignored",
                                   doc.pos(f"email.{key}"))
             return None
         return value.strip() if value else None
+
+    def subject(self, doc: Document) -> str:
+        """An email's subject: front matter email.subject, else the title."""
+        return self.email_field(doc, "subject") or doc.title
 
     def plain_text(self, doc: Document) -> str:
         """The body as text/plain: links as 'text (url)', tables and images degraded (see plaintext)."""
@@ -335,7 +346,8 @@ class ContextBuilder:
             }
         return base
 
-    def doc_view(self, doc: Document, from_key: str | None, full: bool = False) -> dict[str, Any]:
+    def doc_view(self, doc: Document, from_key: str | None) -> dict[str, Any]:
+        """A document as a template sees it; what costs (bodies, JSON-LD, links) is made on first use."""
         key = self.doc_key(doc)
         base = dict(self._doc_base(doc))
         base["url"] = self.url(from_key, key) if key else ""
@@ -343,7 +355,7 @@ class ContextBuilder:
         base["tags"] = self.tag_views(doc.tags, doc.locale, from_key)
         base["hero"] = self.image(self.plan.image(self.channel.name, doc, "hero:hero"), from_key)
         base["card"] = self.image(self.plan.image(self.channel.name, doc, "card:hero"), from_key)
-        view = LazyView(base, {
+        lazy: dict[str, Callable[[], Any]] = {
             "canonical_url": lambda: self.canonical_url(doc),
             "link": lambda: self.tag(self.canonical_url(doc), doc, "cta"),
             "outputs": lambda: {kind: self.url(None, k) for kind, k in
@@ -351,14 +363,14 @@ class ContextBuilder:
             "body": lambda: self.body_html(doc, from_key),
             "text": lambda: self.plain_text(doc),
             "blocks": lambda: self.body_blocks(doc, from_key),
-            "subject": lambda: self.email_field(doc, "subject") or doc.title,
+            "subject": lambda: self.subject(doc),
             "preheader": lambda: self.email_field(doc, "preheader") or truncate(
                 self._doc_base(doc)["summary"], self.rules.text.preheader_length, ellipsis=self.rules.text.ellipsis),
-        })
-        if full:
-            view["share"] = self.image(self.plan.image(self.channel.name, doc, "share:hero"), None)
-            view["translations"] = self.translations(doc, from_key)
-            view["jsonld"] = self.jsonld(doc, view)
+            "share": lambda: self.image(self.plan.image(self.channel.name, doc, "share:hero"), None),
+            "translations": lambda: self.translations(doc, from_key),
+        }
+        view = LazyView(base, lazy)
+        lazy["jsonld"] = lambda: self.jsonld(doc, view)
         return view
 
     def translations(self, doc: Document, from_key: str | None) -> list[dict[str, str]]:
@@ -389,7 +401,7 @@ class ContextBuilder:
             data["author"] = {"@type": "Person", "name": self.site.author}
         else:
             data["author"] = {"@type": "Organization", "name": self.site.name}
-        images = [i["absolute_src"] for i in (view.get("share"), view.get("hero")) if i]
+        images = [i["absolute_src"] for i in (view["share"], view["hero"]) if i]
         if images:
             data["image"] = images
         if doc.tags:
@@ -476,11 +488,11 @@ class ContextBuilder:
             ctx["output"]["next_url"] = (self.url(from_key, out.page_keys[idx + 1])
                                          if idx + 1 < out.pages else "")
         if out.doc is not None:
-            ctx["doc"] = self.doc_view(out.doc, from_key, full=True)
+            ctx["doc"] = self.doc_view(out.doc, from_key)
             if out.rule.network is not None:
                 ctx["post"] = self.post_view(out.doc, self.rules.networks[out.rule.network], ctx["doc"])
         if out.rule.per in ("locale", "tag"):
-            ctx["items"] = [self.doc_view(d, from_key, full=absolute_only) for d in out.items]
+            ctx["items"] = [self.doc_view(d, from_key) for d in out.items]
             ctx["tag"] = ({"name": out.tag, "slug": tag_slug(out.tag)} if out.tag else None)
             ctx["updated"] = max((i["updated"] for i in ctx["items"] if i["updated"]), default="1970-01-01T00:00:00Z")
         if out.rule.per == "site":

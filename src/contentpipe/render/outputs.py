@@ -63,7 +63,7 @@ def assemble_message(out: PlannedOutput, by_doc: dict[tuple[str, str, Path], byt
                        SourcePos(out.channel.rule_files[0], key=f"outputs.{out.rule.kind}"))
         return None
     message = MessageParts(
-        subject=ctx.doc_view(out.doc, None)["subject"], text=parts["plain"], html=parts["html"],
+        subject=ctx.subject(out.doc), text=parts["plain"], html=parts["html"],
         sender=rules.email.sender, locale=out.doc.locale, date=out.doc.date or out.doc.updated or EPOCH,
         domain=urlsplit(base_url).hostname or "", reply_to=rules.email.reply_to,
         unsubscribe_url=rules.email.unsubscribe_url)
