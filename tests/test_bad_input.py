@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import article, jpeg_bytes
+from conftest import MINIMAL_CONFIG, article, jpeg_bytes
 from contentpipe import Project
 
 
@@ -161,3 +161,20 @@ def test_front_matter_key_given_twice_is_named(make_project: Callable[..., Path]
     [warning] = result.warnings
     assert (warning.where.path.name, warning.where.line, warning.where.key) == ("a.md", 5, "tags")
     assert warning.message == "'tags' is given twice (lines 4 and 5); the second one is used"
+
+
+def test_a_link_to_a_draft_keeps_its_words_and_loses_the_link(make_project: Callable[..., Path]) -> None:
+    from bs4 import BeautifulSoup
+
+    root = make_project({
+        "assets/a.md": article("A", body="See [the plan](b.md) soon.\n"),
+        "assets/b.md": article("B", "draft: true\n"),
+    }, config=MINIMAL_CONFIG + '[channels]\nenabled = ["web", "email"]\n')
+    result = Project.load(root).build()
+    [warning] = result.warnings  # once, though two channels render the body
+    assert warning.message == "link to 'b.md': that document is not built (a draft?)" and warning.where.line == 6
+    for page in ("web/a/index.html", "email/a/email.html"):
+        body = BeautifulSoup((result.out_dir / page).read_text(encoding="utf-8"), "lxml")
+        assert "See the plan soon." in body.get_text(" ", strip=True)
+        assert not body.find("a", href=lambda h: h and "b.md" in h)
+    assert "See the plan soon." in (result.out_dir / "email/a/email.txt").read_text(encoding="utf-8")

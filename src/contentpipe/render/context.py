@@ -239,7 +239,7 @@ class ContextBuilder:
         if key is None:
             self.problems.warning(f"link to {href!r}: that document is not built (a draft?)",
                                   SourcePos(doc.path, line))
-            return "" if from_key is None else href  # absolute channels (email, feeds) drop a dead link
+            return ""  # the renderers keep the link's words and drop the link: no page points at a 404
         fragment = urlsplit(href).fragment
         if from_key is None:  # absolute: it leaves the channel, so it can carry the campaign
             url = self.tag(self.url(None, key), doc)
