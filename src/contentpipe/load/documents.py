@@ -13,12 +13,10 @@ from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from contentpipe.config.project import Site
 from contentpipe.errors import ContentpipeError, Problems, SourcePos
 from contentpipe.load.images import Focal, parse_focal
-from contentpipe.load.yamlsource import key_lines, load_yaml, repeated_keys
+from contentpipe.load.yamlsource import YamlSyntaxError, key_lines, load_yaml, repeated_keys
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
@@ -141,11 +139,9 @@ def parse_document(path: Path, assets: Path, site: Site, problems: Problems) -> 
     fm_text, body, body_line = split_front_matter(text, path)
     try:
         fm = load_yaml(fm_text)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 2 if mark else None
-        raise ContentpipeError(f"malformed front matter: {err.problem or err.context}",
-                               SourcePos(path, line)) from err
+    except YamlSyntaxError as err:
+        line = err.line + 1 if err.line else None  # the front matter starts on the file's second line
+        raise ContentpipeError(f"malformed front matter: {err.message}", SourcePos(path, line)) from err
     if fm is None:
         fm = {}
     if not isinstance(fm, dict):

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
 from PIL import Image, UnidentifiedImageError
 
 from contentpipe.cachefile import load_json, save_json
 from contentpipe.errors import ContentpipeError, Problems, SourcePos
-from contentpipe.load.yamlsource import key_lines, load_yaml
+from contentpipe.load.yamlsource import YamlSyntaxError, key_lines, load_yaml
 
 IMAGE_SUFFIXES = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP",
                   ".gif": "GIF", ".avif": "AVIF", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
@@ -139,9 +138,8 @@ def read_sidecar(path: Path, problems: Problems) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
         data = load_yaml(text)
-    except yaml.MarkedYAMLError as err:
-        line = err.problem_mark.line + 1 if err.problem_mark else None
-        problems.error(f"invalid YAML: {err.problem}", SourcePos(path, line))
+    except YamlSyntaxError as err:
+        problems.error(f"invalid YAML: {err.message}", SourcePos(path, err.line))
         return {}
     except (OSError, UnicodeDecodeError) as err:
         problems.error(f"cannot read sidecar: {err}", SourcePos(path))

@@ -9,9 +9,32 @@ import yaml
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class YamlSyntaxError(ValueError):
+    """Text that is not YAML: what is wrong, and the line of ``text`` (1-based) where known."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
 def load_yaml(text: str) -> Any:
-    """Parse YAML with a safe loader; raises yaml.MarkedYAMLError with the position on bad input."""
-    return yaml.load(text, Loader=LOADER)
+    """Parse YAML with a safe loader; raises YamlSyntaxError naming the line on any bad input.
+
+    The reader refuses control characters (a NUL byte, say) with a ReaderError
+    that is no MarkedYAMLError and carries an offset, not a line.
+    """
+    try:
+        return yaml.load(text, Loader=LOADER)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        raise YamlSyntaxError(str(err.problem or err.context), mark.line + 1 if mark else None) from err
+    except yaml.reader.ReaderError as err:
+        line = text[:err.position].count("\n") + 1 if isinstance(err.position, int) else None
+        char = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "\0")
+        raise YamlSyntaxError(f"unacceptable character #x{char:04x} (a control character; YAML allows none)",
+                              line) from err
+    except yaml.YAMLError as err:
+        raise YamlSyntaxError(str(err), None) from err
 
 
 def key_lines(text: str, first_line: int = 1) -> dict[str, int]:
