@@ -93,3 +93,24 @@ def test_preview_serves_published_keys(built_sample: Built) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_build_json_prints_json_when_the_project_cannot_be_used(make_project: Callable[..., Path]) -> None:
+    from conftest import MINIMAL_CONFIG
+
+    root = make_project({"assets/a.md": article("A")}, config=MINIMAL_CONFIG + "\n[bogus]\nx = 1\n")
+    done = run("build", str(root), "--json")
+    assert done.returncode == 2
+    summary = json.loads(done.stdout)
+    assert summary["ok"] is False and summary["exit_code"] == 2 and summary["errors"] >= 1
+    [problem] = [p for p in summary["problems"] if p["severity"] == "error"]
+    assert problem["file"] == "contentpipe.toml" and problem["key"] == "bogus" and problem["line"] == 7
+    assert "bogus" in done.stderr  # people still read stderr
+
+
+def test_build_json_prints_json_on_a_usage_error(make_project: Callable[..., Path]) -> None:
+    root = make_project({"assets/a.md": article("A")})
+    done = run("build", str(root), "--json", "--no-such-option")
+    assert done.returncode == 2
+    assert json.loads(done.stdout) == {"ok": False, "exit_code": 2, "error": "No such option '--no-such-option'."}
+    assert "No such option" in done.stderr

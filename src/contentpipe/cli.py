@@ -50,11 +50,20 @@ def show_problems(problems: list[Problem]) -> None:
         err_console.print(format_problem(p), style=style, markup=False, highlight=False)
 
 
-def _load(project: str, out: str | None) -> Project:
+def _load(project: str, out: str | None, as_json: bool = False) -> Project:
     try:
         return Project.load(project, out_dir=out)
     except ProjectError as err:
-        show_problems([*err.problems, err.problem])
+        problems = [*err.problems, err.problem]
+        if as_json:  # CI parses stdout: a JSON object on every exit, this one included
+            root = Path(project).resolve()
+            listed = list(err.problems) or [err.problem]  # not the "has N problems" headline
+            click.echo(json.dumps({
+                "ok": False, "exit_code": EXIT_UNUSABLE, "project": str(root),
+                "errors": sum(p.severity == "error" for p in listed),
+                "warnings": sum(p.severity == "warning" for p in listed),
+                "problems": [p.to_json(root) for p in listed]}, indent=2, ensure_ascii=False))
+        show_problems(problems)
         raise SystemExit(EXIT_UNUSABLE) from err
 
 
@@ -79,7 +88,7 @@ def cli(verbose: bool) -> None:
 def build(project: str, channels: tuple[str, ...], out: str | None, as_json: bool, drafts: bool | None,
           strict: bool, all_or_nothing: bool) -> None:
     """Build every channel variant of PROJECT (default: the current folder) into its output folder."""
-    proj = _load(project, out)
+    proj = _load(project, out, as_json)
     if not as_json and err_console.is_terminal:
         with _progress_bar() as progress:
             result = proj.build(channels or None, drafts=drafts, all_or_nothing=all_or_nothing,
@@ -168,7 +177,7 @@ def publish(project: str, target_name: str | None, target_url: str | None, out: 
     from contentpipe.publish.store import PublishError
     from contentpipe.publish.target import resolve_target
 
-    proj = _load(project, out)
+    proj = _load(project, out, as_json)
     options = PublishOptions(dry_run=dry_run, delete=not no_delete, max_deletes=max_deletes,
                              concurrency=concurrency, trust_state=trust_state)
     try:
@@ -236,4 +245,14 @@ def preview(project: str, out: str | None, host: str, port: int) -> None:
 
 
 def main() -> None:
-    cli(prog_name="contentpipe")
+    try:
+        code = cli.main(prog_name="contentpipe", standalone_mode=False)
+    except click.ClickException as err:  # bad options: exit 2, and with --json a JSON object on stdout too
+        if "--json" in sys.argv[1:]:
+            click.echo(json.dumps({"ok": False, "exit_code": err.exit_code, "error": err.format_message()}))
+        err.show()
+        sys.exit(err.exit_code)
+    except click.Abort:
+        err_console.print("aborted")
+        sys.exit(EXIT_PROBLEMS)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
