@@ -173,3 +173,18 @@ def test_an_extending_pack_can_switch_inherited_image_slots_off(make_project: Ca
                      "960x576|webp"]
     page = BeautifulSoup((root / "dist/web/a/index.html").read_text(), "lxml")
     assert page.select_one("meta[property='og:image']") is None
+
+
+def test_a_broken_canonical_pack_is_reported_when_another_channel_is_built_alone(
+        make_project: Callable[..., Path]) -> None:
+    root = make_project({
+        "assets/a.md": article("A", body="See [b](b.md).\n"),
+        "assets/b.md": article("B"),
+        "channels/web/channel.toml": "[channel\nextends = \"web\"\n",
+    })
+    result = Project.load(root).build(["email"])
+    messages = {(p.where.path.name, p.where.line, p.message) for p in result.errors}
+    assert ("channel.toml", 1, "invalid TOML: Expected ']' at the end of a table declaration") in messages
+    assert any(p.where.key == "site.canonical_channel" and "'web' cannot be loaded" in p.message
+               for p in result.errors)
+    assert not result.ok

@@ -140,9 +140,14 @@ class Project:
         loaded = load_channels(self.root, problems, names)
         canonical = cfg.site.canonical_channel
         keys_only: frozenset[str] = frozenset()
-        if canonical not in loaded and canonical in discover(self.root):
-            loaded.update(load_channels(self.root, Problems(), (canonical,)))
+        found = discover(self.root)
+        if canonical not in loaded and canonical in found:  # planned for its keys only: its problems count
+            loaded.update(load_channels(self.root, problems, (canonical,)))
             keys_only = frozenset({canonical}) & loaded.keys()
+        if canonical in found and canonical not in loaded:
+            problems.error(f"the canonical channel {canonical!r} cannot be loaded (see its problems): "
+                           "no variant can link to its canonical page", SourcePos(cfg.file, None,
+                                                                                  "site.canonical_channel"))
         masters = load_masters(cfg, problems, drafts)
         lap("load")
         plan = plan_build(cfg.site, loaded, masters, problems, keys_only)
@@ -163,7 +168,7 @@ class Project:
         rendered = self._render(plan, masters, problems, body_cache, progress)
         masters.parsed.save()
         built = {name: channel for name, channel in loaded.items() if name not in keys_only}
-        if names is None or set(built) == set(discover(self.root)):
+        if names is None or set(built) == set(found):
             body_cache.prune()
         lap("render")
         if all_or_nothing and problems.errors:
