@@ -81,3 +81,12 @@ def test_preview_review_page_links_every_variant(built_sample: Built, served: st
     for href in hrefs:  # each link answers with the variant itself
         with urllib.request.urlopen(served + href.lstrip("/")) as resp:
             assert resp.status == 200 and resp.read() == built_sample.file(href.lstrip("/")).read_bytes()
+
+
+def test_every_rendition_made_is_used_by_some_output(built_sample: Built) -> None:
+    """Encoding is most of a cold build: a rendition that no page, feed or payload names is waste."""
+    outputs = [o for o in built_sample.manifest.outputs if o.kind != "rendition"]
+    text = "\n".join((built_sample.out / o.path).read_bytes().decode("utf-8", "replace") for o in outputs)
+    renditions = [o.key.rsplit("/", 1)[1] for o in built_sample.manifest.outputs if o.kind == "rendition"]
+    assert renditions
+    assert [name for name in renditions if name not in text] == []
