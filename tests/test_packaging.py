@@ -23,3 +23,28 @@ def test_wheel_contains_the_channel_packs_and_uses_them(tmp_path: Path) -> None:
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"}, cwd=tmp_path)
     assert Path(found.stdout.strip()) == tmp_path / "site/contentpipe/_channels"
+
+
+def test_declared_dependencies_are_exactly_the_third_party_imports() -> None:
+    """Every package src/ imports is declared (botocore was not), and every declared one is used."""
+    import ast
+    import sys
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    from packaging.requirements import Requirement
+
+    declared = {Requirement(r).name.lower() for r in
+                tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]}
+    dists = packages_distributions()
+    imported: set[str] = set()
+    for path in (REPO / "src/contentpipe").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {m for m in imported if m not in sys.stdlib_module_names and m != "contentpipe"}
+    used = {dist.lower() for m in third_party for dist in dists.get(m, [m])}
+    used -= {"markupsafe"}  # Jinja2's own dependency, whose Markup type the templates share
+    assert used == declared
