@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from contentpipe.write import atomic_write
+
 
 def load_json(path: Path, version: int) -> dict[str, Any]:
     """The ``data`` of a cache file written by :func:`save_json` with this version, or {}."""
@@ -24,8 +26,6 @@ def load_json(path: Path, version: int) -> dict[str, Any]:
 
 
 def save_json(path: Path, version: int, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_text(json.dumps({"version": version, "data": data}, ensure_ascii=False, sort_keys=True),
-                   encoding="utf-8")
-    tmp.replace(path)
+    """Write under a unique temporary name, then rename: builds sharing a cache never meet half a file."""
+    text = json.dumps({"version": version, "data": data}, ensure_ascii=False, sort_keys=True)
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))

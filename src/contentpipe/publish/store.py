@@ -118,11 +118,8 @@ class FileStore:
             return {}
 
     def write_state(self, state: dict[str, list[Any]]) -> None:
-        path = self.root / STATE_KEY
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(".tmp-state.json")
-        tmp.write_text(json.dumps(state, sort_keys=True))
-        tmp.replace(path)
+        data = json.dumps(state, sort_keys=True).encode()
+        atomic_write(self.root / STATE_KEY, lambda fh: fh.write(data))
 
 
 class S3Store:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from contentpipe.write import atomic_write
 
 BODY_VERSION = "2"  # bump when the Markdown renderer's output changes
 
@@ -48,12 +48,8 @@ class BodyCache:
         if self.folder is None:
             return
         self.used.add(key)
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(entry, fh, ensure_ascii=False)
-        Path(tmp).replace(path)
+        data = json.dumps(entry, ensure_ascii=False).encode("utf-8")
+        atomic_write(self._path(key), lambda fh: fh.write(data))
 
     def prune(self) -> int:
         """Delete entries this build did not use; call only after a build of every channel."""

@@ -52,19 +52,28 @@ class RenditionStore:
         self.folder = folder
         self.index_file = folder / "index.json"
         self.index: dict[str, list[object]] = load_json(self.index_file, STORE_VERSION)
+        self.added: dict[str, list[object]] = {}
 
     def get(self, name: str) -> Made | None:
-        entry = self.index.get(name)
         path = self.folder / name
+        entry = self.index.get(name)
+        if entry is None and path.is_file():  # made by a build sharing this store; files are whole (renamed in)
+            data = path.read_bytes()
+            entry = self.index[name] = [hashlib.sha256(data).hexdigest(), len(data)]
+            self.added[name] = entry
         if entry and path.exists():
             return Made(name, path, str(entry[0]), int(str(entry[1])))
         return None
 
     def add(self, made: Made) -> None:
-        self.index[made.name] = [made.sha256, made.size]
+        self.index[made.name] = self.added[made.name] = [made.sha256, made.size]
 
     def save(self) -> None:
-        save_json(self.index_file, STORE_VERSION, self.index)
+        """Merge this build's entries into the index as it is now: builds sharing the store keep theirs."""
+        if self.added:
+            self.index = {**load_json(self.index_file, STORE_VERSION), **self.added}
+            save_json(self.index_file, STORE_VERSION, self.index)
+            self.added = {}
 
 
 def make_renditions(renditions: Iterable[Rendition], store: RenditionStore, jobs: int, problems: Problems,
@@ -83,6 +92,7 @@ def make_renditions(renditions: Iterable[Rendition], store: RenditionStore, jobs
         else:
             todo[r.master.path].append(r)
     if not todo:
+        store.save()  # entries adopted from a build sharing the store
         return done, 0, failed
     store.folder.mkdir(parents=True, exist_ok=True)
     # largest masters first, so the last tasks are short and both workers finish together
