@@ -356,3 +356,20 @@ def test_unclosed_inline_script_ends_with_its_paragraph() -> None:
     md = "Before <script>hidden()\n\nAfter\n"
     assert text(md) == "Before\n\nAfter\n"
     assert blocks(md) == [para("Before"), para("After")]
+
+
+# --- links the channel keeps, drops or rewrites; strikethrough ----------------------------------------------
+
+
+def test_a_dropped_link_keeps_its_words_and_an_empty_one_stays() -> None:
+    def drop(href: str, line: int) -> str | None:
+        return None if href == "gone" else href
+
+    md = "[Gone **away**](gone) and [empty]().\n\n[Gone](gone)\n"
+    assert to_text(parse(md), drop) == "Gone away and empty.\n\nGone\n"
+    assert to_blocks(parse(md), drop, lambda *a: None) == [
+        para("Gone away and empty.", {"text": "Gone ", "marks": []}, {"text": "away", "marks": ["strong"]},
+             {"text": " and ", "marks": []}, {"text": "empty", "marks": [], "url": ""}, {"text": ".", "marks": []}),
+        para("Gone"),  # not a call to action without its link
+    ]
+

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-BODY_VERSION = "2"  # bump when the Markdown renderer's output changes
+BODY_VERSION = "3"  # bump when the Markdown renderer's output changes
 
 
 class BodyCache:

@@ -24,7 +24,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from contentpipe.config.rules import MarkdownRules
 from contentpipe.load.documents import slugify
 
-LinkFn = Callable[[str, int], str]
+LinkFn = Callable[[str, int], str | None]  # (href, line) -> href to write; None drops the link, keeps its words
 ImageFn = Callable[[str, str, str, int, bool], str]  # src, alt, title, line, alone in its paragraph
 
 
@@ -171,11 +171,12 @@ def _render_link_open(self: RendererHTML, tokens: Sequence[Token], idx: int, opt
     tok = tokens[idx]
     cp: BodyEnv = env["cp"]
     attrs = dict(tok.attrs)  # tokens are shared by every channel's render: never change them
-    attrs["href"] = cp.link(str(attrs.get("href") or ""), _line(tok, cp))
+    href = cp.link(str(attrs.get("href") or ""), _line(tok, cp))
     opened = cp.extra.setdefault("open_links", [])
-    opened.append(bool(attrs["href"]))
-    if not attrs["href"]:  # the channel dropped the link (its target is not built): keep the words
+    opened.append(href is not None)
+    if href is None:  # the channel dropped the link (its target is not built): keep the words
         return ""
+    attrs["href"] = href  # may be "": an empty destination stays a link, as in CommonMark
     return "<a" + "".join(f' {k}="{escapeHtml(str(v))}"' for k, v in attrs.items()) + ">"
 
 

@@ -19,7 +19,8 @@ from urllib.parse import unquote
 from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 
-LinkFn = Callable[[str, int], str]  # (href, line) -> final URL: the caller resolves and campaign-tags it
+# (href, line) -> final URL: the caller resolves and campaign-tags it; None drops the link, keeps its words
+LinkFn = Callable[[str, int], str | None]
 
 # An inline run: ("text", s) may wrap at its spaces (runs of them shown as one), ("code", s) too but keeps its
 # spacing, ("atom", s) never breaks, ("br", "\n") is a hard break.
@@ -285,7 +286,7 @@ class _Text:
         if href.startswith("#"):
             return pieces
         url = self.link(href, int(node.meta.get("line", 1)))
-        if not url:  # the caller dropped the link (its target is not built): keep the words
+        if not url:  # None: the caller dropped the link (its target is not built); "": nothing to show
             return pieces
         shown = _address(url) if url.lower().startswith("mailto:") else url
         text = _text(pieces).strip()
