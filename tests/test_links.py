@@ -9,6 +9,7 @@ from typing import Any
 
 from bs4 import BeautifulSoup
 
+from browser_tools import CHROMIUM, CHROMIUM_ARGS, TESTS_DIR
 from conftest import article
 from contentpipe import BuildResult, Project
 from contentpipe.render.formats import lint_email
@@ -96,3 +97,38 @@ def test_email_lint_names_the_scheme_and_lets_mailto_and_tel_through(make_projec
     assert lint_email('<a href="mailto:a@b.c">m</a><a href="TEL:+1">t</a><a href="#x">x</a>', 10**6) == []
     [relative] = lint_email('<a href="page/">p</a>', 10**6)
     assert "'page/' is not absolute" in relative
+
+
+def test_wide_code_blocks_are_reachable_by_keyboard(make_project: Callable[..., Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from contentpipe.preview import serve_in_thread
+
+    wide = "x = " + "1234567890 " * 40
+    result = build(make_project, f"Text.\n\n```\n{wide}\n```\n")
+    assert result.ok
+    for page in ("web/a/index.html", "mobile/a/index.html"):
+        [pre] = soup(result, page).find_all("pre")
+        assert pre.get("tabindex") == "0"
+    axe = (TESTS_DIR / ".tools" / "node_modules" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
+    server = serve_in_thread(result.out_dir)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            tab = browser.new_page(viewport={"width": 360, "height": 640})
+            for key in ("a/", "mobile/a/"):
+                tab.goto(f"http://127.0.0.1:{server.server_port}/{key}")
+                tab.add_script_tag(content=axe)
+                found = tab.evaluate("""async () => (await axe.run(document, {runOnly: {type: 'rule',
+                    values: ['scrollable-region-focusable']}})).violations.map(v => v.id)""")
+                assert found == [], key
+                for _ in range(20):  # Tab through the page until the code block has focus
+                    tab.keyboard.press("Tab")
+                    if tab.evaluate("document.activeElement.tagName") == "PRE":
+                        break
+                outline = tab.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+                assert tab.evaluate("document.activeElement.tagName") == "PRE" and outline == "solid", key
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()

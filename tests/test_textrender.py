@@ -373,3 +373,13 @@ def test_a_dropped_link_keeps_its_words_and_an_empty_one_stays() -> None:
         para("Gone"),  # not a call to action without its link
     ]
 
+
+def html(md: str, **rules: Any) -> str:
+    return markdown.parser(MarkdownRules(**rules)).render(md)
+
+
+def test_code_blocks_are_focusable() -> None:
+    assert html("```py\nx\n```\n\n    y\n") == (
+        '<pre tabindex="0"><code class="language-py">x\n</code></pre>\n<pre tabindex="0"><code>y\n</code></pre>\n')
+    clean = markdown.sanitize('<pre tabindex="0" onclick="x()"><code>z</code></pre>')
+    assert clean == '<pre tabindex="0"><code>z</code></pre>'

@@ -66,6 +66,8 @@ def parser(rules: MarkdownRules) -> MarkdownIt:
     md.add_render_rule("link_close", _render_link_close)
     md.add_render_rule("paragraph_open", _render_paragraph_open)
     md.add_render_rule("paragraph_close", _render_paragraph_close)
+    md.add_render_rule("fence", _render_focusable_code)
+    md.add_render_rule("code_block", _render_focusable_code)
     return md
 
 
@@ -186,6 +188,14 @@ def _render_link_close(self: RendererHTML, tokens: Sequence[Token], idx: int, op
     return "</a>" if not opened or opened.pop() else ""
 
 
+def _render_focusable_code(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                           env: dict[str, Any]) -> str:
+    """A code block that may scroll sideways must be reachable by keyboard (WCAG 2.1.1): tabindex on <pre>."""
+    rule = RendererHTML.fence if tokens[idx].type == "fence" else RendererHTML.code_block
+    html = rule(self, tokens, idx, options, env)
+    return html.replace("<pre", '<pre tabindex="0"', 1) if html.startswith("<pre") else html
+
+
 def _image_paragraph(tokens: Sequence[Token], idx: int) -> bool:
     inline = tokens[idx + 1] if idx + 1 < len(tokens) else None
     return bool(inline and inline.children and len(inline.children) == 1
@@ -217,6 +227,7 @@ for _tag, _attrs in {
     "td": {"style"},
     "th": {"style"},
     "ol": {"start"},
+    "pre": {"tabindex"},
 }.items():
     _ALLOWED_ATTRS.setdefault(_tag, set()).update(_attrs)
 
