@@ -132,3 +132,11 @@ def test_wide_code_blocks_are_reachable_by_keyboard(make_project: Callable[..., 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_plain_text_keeps_what_the_editor_wrote(make_project: Callable[..., Path]) -> None:
+    result = build(make_project, "Write <MAILTO:FOO@BAR.BAZ> or see <https://other.example/café>.\n\n"
+                                 "| Opening hours | Closed |\n|---|---|\n")
+    text = words(result, "email/a/email.txt")
+    assert "Write MAILTO:FOO@BAR.BAZ or see https://other.example/café." in text
+    assert "Opening hours" in text and "Closed" in text

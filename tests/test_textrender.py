@@ -361,6 +361,17 @@ def test_unclosed_inline_script_ends_with_its_paragraph() -> None:
 # --- links the channel keeps, drops or rewrites; strikethrough ----------------------------------------------
 
 
+def test_autolinks_show_what_the_editor_wrote() -> None:
+    assert text("Mail <MAILTO:FOO@BAR.BAZ> or <team@example.org>, see <made-up://x/café>.\n", width=0) == (
+        "Mail MAILTO:FOO@BAR.BAZ or team@example.org, see made-up://x/café.\n")
+    # a URL the caller changed (campaign tags) is shown changed, its non-ASCII still readable; %20 stays
+    assert text("<https://x.example/café%20bar>\n") == "https://x.example/café%20bar?utm=mail\n"
+
+
+def test_a_table_with_only_a_header_keeps_its_words() -> None:
+    assert text("| Opening | | **Hours** |\n|---|---|---|\n") == "Opening | Hours\n"
+
+
 def test_a_dropped_link_keeps_its_words_and_an_empty_one_stays() -> None:
     def drop(href: str, line: int) -> str | None:
         return None if href == "gone" else href
