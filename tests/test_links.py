@@ -140,3 +140,13 @@ def test_plain_text_keeps_what_the_editor_wrote(make_project: Callable[..., Path
     text = words(result, "email/a/email.txt")
     assert "Write MAILTO:FOO@BAR.BAZ or see https://other.example/café." in text
     assert "Opening hours" in text and "Closed" in text
+
+
+def test_strikethrough_follows_gfm_in_every_channel(make_project: Callable[..., Path]) -> None:
+    result = build(make_project, "~one~ and ~~two~~ but not ~~~three~~~ nor ~four~~.\n")
+    body = soup(result, "web/a/index.html").find(class_="body") or soup(result, "web/a/index.html")
+    assert [s.get_text() for s in body.find_all(["s", "del"])] == ["one", "two"]
+    assert "~~~three~~~ nor ~four~~." in body.get_text()
+    marked = json.loads((result.out_dir / "mobile/a/index.json").read_text(encoding="utf-8"))["blocks"][0]["spans"]
+    assert [s["text"] for s in marked if s["marks"] == ["del"]] == ["one", "two"]
+    assert "~~~three~~~ nor ~four~~." in words(result, "email/a/email.txt")

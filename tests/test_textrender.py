@@ -389,6 +389,24 @@ def html(md: str, **rules: Any) -> str:
     return markdown.parser(MarkdownRules(**rules)).render(md)
 
 
+@pytest.mark.parametrize(("md", "expected"), [
+    ("~~Hi~~ Hello, ~there~ world!", "<p><s>Hi</s> Hello, <s>there</s> world!</p>\n"),  # GFM example 491
+    ("This ~~has a\n\nnew paragraph~~.", "<p>This ~~has a</p>\n<p>new paragraph~~.</p>\n"),  # 492
+    ("This will ~~~not~~~ strike.", "<p>This will ~~~not~~~ strike.</p>\n"),  # 493
+    ("~a~~ and ~~b~", "<p>~a~~ and ~~b~</p>\n"),  # each closer meets an opener of another length
+    ("~a~~b~", "<p>~a~~b~</p>\n"),
+    ("~a ~~b~~ c~", "<p><s>a <s>b</s> c</s></p>\n"),
+    ("*~a~* ~ b ~ x~y~z", "<p><em><s>a</s></em> ~ b ~ x<s>y</s>z</p>\n"),
+])
+def test_strikethrough_follows_gfm(md: str, expected: str) -> None:
+    assert html(md) == expected
+
+
+def test_strikethrough_off_leaves_tildes() -> None:
+    assert html("~a~ ~~b~~", strikethrough=False) == "<p>~a~ ~~b~~</p>\n"
+    assert text("~a~ ~~b~~ ~~~c~~~") == "a b ~~~c~~~\n"
+
+
 def test_code_blocks_are_focusable() -> None:
     assert html("```py\nx\n```\n\n    y\n") == (
         '<pre tabindex="0"><code class="language-py">x\n</code></pre>\n<pre tabindex="0"><code>y\n</code></pre>\n')

@@ -23,6 +23,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 
 from contentpipe.config.rules import MarkdownRules
 from contentpipe.load.documents import slugify
+from contentpipe.render.strikethrough import strikethrough_plugin
 
 LinkFn = Callable[[str, int], str | None]  # (href, line) -> href to write; None drops the link, keeps its words
 ImageFn = Callable[[str, str, str, int, bool], str]  # src, alt, title, line, alone in its paragraph
@@ -51,6 +52,7 @@ def parser(rules: MarkdownRules) -> MarkdownIt:
     if rules.tables:
         md.enable("table")
     if rules.strikethrough:
+        strikethrough_plugin(md)
         md.enable("strikethrough")
     if rules.typographer:
         md.enable(["replacements", "smartquotes"])
