@@ -356,3 +356,59 @@ def test_unclosed_inline_script_ends_with_its_paragraph() -> None:
     md = "Before <script>hidden()\n\nAfter\n"
     assert text(md) == "Before\n\nAfter\n"
     assert blocks(md) == [para("Before"), para("After")]
+
+
+# --- links the channel keeps, drops or rewrites; strikethrough ----------------------------------------------
+
+
+def test_autolinks_show_what_the_editor_wrote() -> None:
+    assert text("Mail <MAILTO:FOO@BAR.BAZ> or <team@example.org>, see <made-up://x/café>.\n", width=0) == (
+        "Mail MAILTO:FOO@BAR.BAZ or team@example.org, see made-up://x/café.\n")
+    # a URL the caller changed (campaign tags) is shown changed, its non-ASCII still readable; %20 stays
+    assert text("<https://x.example/café%20bar>\n") == "https://x.example/café%20bar?utm=mail\n"
+
+
+def test_a_table_with_only_a_header_keeps_its_words() -> None:
+    assert text("| Opening | | **Hours** |\n|---|---|---|\n") == "Opening | Hours\n"
+
+
+def test_a_dropped_link_keeps_its_words_and_an_empty_one_stays() -> None:
+    def drop(href: str, line: int) -> str | None:
+        return None if href == "gone" else href
+
+    md = "[Gone **away**](gone) and [empty]().\n\n[Gone](gone)\n"
+    assert to_text(parse(md), drop) == "Gone away and empty.\n\nGone\n"
+    assert to_blocks(parse(md), drop, lambda *a: None) == [
+        para("Gone away and empty.", {"text": "Gone ", "marks": []}, {"text": "away", "marks": ["strong"]},
+             {"text": " and ", "marks": []}, {"text": "empty", "marks": [], "url": ""}, {"text": ".", "marks": []}),
+        para("Gone"),  # not a call to action without its link
+    ]
+
+
+def html(md: str, **rules: Any) -> str:
+    return markdown.parser(MarkdownRules(**rules)).render(md)
+
+
+@pytest.mark.parametrize(("md", "expected"), [
+    ("~~Hi~~ Hello, ~there~ world!", "<p><s>Hi</s> Hello, <s>there</s> world!</p>\n"),  # GFM example 491
+    ("This ~~has a\n\nnew paragraph~~.", "<p>This ~~has a</p>\n<p>new paragraph~~.</p>\n"),  # 492
+    ("This will ~~~not~~~ strike.", "<p>This will ~~~not~~~ strike.</p>\n"),  # 493
+    ("~a~~ and ~~b~", "<p>~a~~ and ~~b~</p>\n"),  # each closer meets an opener of another length
+    ("~a~~b~", "<p>~a~~b~</p>\n"),
+    ("~a ~~b~~ c~", "<p><s>a <s>b</s> c</s></p>\n"),
+    ("*~a~* ~ b ~ x~y~z", "<p><em><s>a</s></em> ~ b ~ x<s>y</s>z</p>\n"),
+])
+def test_strikethrough_follows_gfm(md: str, expected: str) -> None:
+    assert html(md) == expected
+
+
+def test_strikethrough_off_leaves_tildes() -> None:
+    assert html("~a~ ~~b~~", strikethrough=False) == "<p>~a~ ~~b~~</p>\n"
+    assert text("~a~ ~~b~~ ~~~c~~~") == "a b ~~~c~~~\n"
+
+
+def test_code_blocks_are_focusable() -> None:
+    assert html("```py\nx\n```\n\n    y\n") == (
+        '<pre tabindex="0"><code class="language-py">x\n</code></pre>\n<pre tabindex="0"><code>y\n</code></pre>\n')
+    clean = markdown.sanitize('<pre tabindex="0" onclick="x()"><code>z</code></pre>')
+    assert clean == '<pre tabindex="0"><code>z</code></pre>'

@@ -106,13 +106,13 @@ def _check_references(doc: Document, parsed: ParsedBodies, root: Path, images: d
     for ref in parsed.facts(doc, MarkdownRules()).refs:
         line = doc.body_line + ref.line - 1
         where = SourcePos(doc.path, line)
-        target = local_target(ref.target)
+        target = local_target(ref.target) if ref.kind == "image" else document_target(ref.target)
         if target is None:
             continue
         resolved = resolve_ref(doc.path.parent, target)
         if ref.kind == "image":
             ok &= _check_image(resolved, doc, where, root, images, problems)
-        elif resolved.suffix.lower() in MARKDOWN_SUFFIXES:
+        else:
             if not resolved.is_relative_to(root):
                 problems.error(f"link to {ref.target!r} leads outside the project", where)
                 ok = False
@@ -128,6 +128,17 @@ def local_target(href: str) -> str | None:
     if parts.scheme or parts.netloc or not parts.path or href.startswith("/"):
         return None
     return unquote(parts.path)
+
+
+def document_target(href: str) -> str | None:
+    """The file path of a link to another document (a relative Markdown file), else None.
+
+    The one rule for "this link is a document": the loader checks these targets
+    exist and the renderers turn them into the document's page; every other
+    link is a URL and stays one.
+    """
+    target = local_target(href)
+    return target if target is not None and PurePosixPath(target).suffix.lower() in MARKDOWN_SUFFIXES else None
 
 
 def _check_image(path: Path, doc: Document, where: SourcePos, root: Path,

@@ -20,7 +20,7 @@ from contentpipe.config.rules import MarkdownRules
 from contentpipe.load.documents import Document
 from contentpipe.render import markdown
 
-FACTS_VERSION = 1
+FACTS_VERSION = 2  # bump when the parsed facts (refs, first paragraph) of one text change
 KEEP_TOKENS = 64  # a page and its feed entry reuse a parse; a whole site's tokens would cost hundreds of MB
 
 

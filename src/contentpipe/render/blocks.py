@@ -83,12 +83,13 @@ class _Blocks:
         self.skip, self.gap = "", False  # an unclosed inline <script> ends with its paragraph
         if len(nodes) == 1 and nodes[0].type == "image":
             return [self.image_block(nodes[0], None)]
-        if len(nodes) == 1 and nodes[0].type == "link":  # a call to action
+        if len(nodes) == 1 and nodes[0].type == "link":  # a call to action, unless the channel dropped its link
             only = nodes[0]
+            url = self.url(only)
             if len(only.children) == 1 and only.children[0].type == "image":
-                return [self.image_block(only.children[0], self.url(only))]
-            if not any(n.type == "image" for n in only.walk()):
-                return [{"type": "link", "text": " ".join(_plain(only.children).split()), "url": self.url(only)}]
+                return [self.image_block(only.children[0], url)]
+            if url is not None and not any(n.type == "image" for n in only.walk()):
+                return [{"type": "link", "text": " ".join(_plain(only.children).split()), "url": url}]
         spans: list[dict[str, Any]] = []
         images: list[Block] = []
         self.spans(nodes, (), None, spans, images)
@@ -131,14 +132,14 @@ class _Blocks:
                     self.gap = True  # the text after the image need not repeat the space before it
                 continue
             elif kind == "link":
-                self.spans(node.children, marks, self.url(node) or None, out, images)  # "": dropped link
+                self.spans(node.children, marks, self.url(node), out, images)  # None: a dropped link
             elif kind in _MARKS:
                 self.spans(node.children, tuple(sorted({*marks, _MARKS[kind]})), url, out, images)
             else:
                 self.spans(node.children, marks, url, out, images)
             self.gap = False
 
-    def url(self, node: SyntaxTreeNode) -> str:
+    def url(self, node: SyntaxTreeNode) -> str | None:
         return self.link(str(node.attrs.get("href") or ""), int(node.meta.get("line", 1)))
 
     def image_block(self, node: SyntaxTreeNode, url: str | None) -> Block:

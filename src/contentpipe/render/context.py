@@ -19,14 +19,14 @@ from contentpipe import urls
 from contentpipe.config.rules import NetworkRules
 from contentpipe.errors import ContentpipeError, Problems, SourcePos
 from contentpipe.load.documents import Document, resolve_ref
-from contentpipe.load.masters import Masters, local_target
+from contentpipe.load.masters import Masters, document_target
 from contentpipe.load.packs import Channel
 from contentpipe.load.parsed import rules_key
 from contentpipe.plan import ImageSet, Plan, PlannedOutput, tag_slug
 from contentpipe.render import blocks, markdown, plaintext, social
 from contentpipe.render.bodycache import BodyCache
 from contentpipe.render.templates import Templates
-from contentpipe.text.links import is_site_url, tag_url
+from contentpipe.text.links import absolute_link, is_site_url, tag_url
 from contentpipe.text.truncate import truncate
 
 FALLBACK_FORMATS = ("jpeg", "png")
@@ -230,21 +230,43 @@ class ContextBuilder:
             return view
         return self._image(doc, from_key, *call[1:])
 
-    def _link(self, doc: Document, from_key: str | None, href: str, line: int) -> str:
-        target = local_target(href)
-        if target is None:
-            return self.tag(href, doc) if from_key is None else href
+    def _link(self, doc: Document, from_key: str | None, href: str, line: int) -> str | None:
+        """Where a body link goes from this output; None drops the link and keeps its words.
+
+        A link to another document goes to that document's page (None when it is
+        not built). Any other link is kept as written inside a relative channel,
+        where the browser resolves it against the page, and made absolute (then
+        campaign-tagged) where there is no page: as the browser would on the
+        page this channel links the document to. ``#anchors`` stay in-page.
+        """
+        target = document_target(href)
+        if target is not None:
+            return self._document_link(doc, from_key, href, target, line)
+        if not href:
+            self.problems.warning("a link with an empty destination ([text]()) points at the page itself",
+                                  SourcePos(doc.path, line))
+        if from_key is not None or href.startswith("#"):
+            return href
+        return self.tag(absolute_link(href, self._page_url(doc)), doc)
+
+    def _document_link(self, doc: Document, from_key: str | None, href: str, target: str,
+                       line: int) -> str | None:
         other = self._doc_by_path.get(resolve_ref(doc.path.parent, target))
         key = self.link_key(other) if other else None
         if key is None:
             self.problems.warning(f"link to {href!r}: that document is not built (a draft?)",
                                   SourcePos(doc.path, line))
-            return ""  # the renderers keep the link's words and drop the link: no page points at a 404
+            return None  # the renderers keep the link's words and drop the link: no page points at a 404
         fragment = urlsplit(href).fragment
         if from_key is None:  # absolute: it leaves the channel, so it can carry the campaign
             url = self.tag(self.url(None, key), doc)
             return url + (f"#{fragment}" if fragment else "")
         return self.url(from_key, key) + (f"#{fragment}" if fragment else "")
+
+    def _page_url(self, doc: Document) -> str:
+        """The absolute URL relative body links resolve against: the document's page as this channel links it."""
+        key = self.link_key(doc) or self.canonical_key(doc) or self.doc_key(doc)
+        return self.url(None, key) if key else self.site.base_url
 
     def _image(self, doc: Document, from_key: str | None, src: str, alt: str, title: str, line: int,
                alone: bool) -> str:

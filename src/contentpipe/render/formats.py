@@ -73,6 +73,19 @@ def _absolute(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def _link_problem(href: str) -> str:
+    """Why a mail client cannot open this link ("" if it can): http(s), mailto:, tel: and #anchors can."""
+    try:
+        scheme = urlsplit(href).scheme
+    except ValueError:
+        return "is not a valid URL"
+    if href.startswith("#") or scheme in ("mailto", "tel") or _absolute(href):
+        return ""
+    if scheme and scheme not in ("http", "https"):
+        return f"uses the {scheme}: scheme: only http(s), mailto: and tel: links work in every mail client"
+    return "is not absolute: a mail client has no page to resolve it against"
+
+
 def lint_email(html: str, max_bytes: int) -> list[str]:
     """Problems an email client would show: relative links, unsized or alt-less images, clipping."""
     found = []
@@ -82,9 +95,9 @@ def lint_email(html: str, max_bytes: int) -> list[str]:
                      "(the footer and unsubscribe link would be hidden)")
     links, images = _tags(html)
     for href in links:
-        scheme = urlsplit(href).scheme
-        if scheme not in ("mailto", "tel") and not href.startswith("#") and not _absolute(href):
-            found.append(f"link {href!r} is not absolute: a mail client has no page to resolve it against")
+        problem = _link_problem(href)
+        if problem:
+            found.append(f"link {href!r} {problem}")
     for img in images:
         src = img.get("src") or ""
         if not _absolute(src):

@@ -23,8 +23,9 @@ from mdit_py_plugins.footnote import footnote_plugin
 
 from contentpipe.config.rules import MarkdownRules
 from contentpipe.load.documents import slugify
+from contentpipe.render.strikethrough import strikethrough_plugin
 
-LinkFn = Callable[[str, int], str]
+LinkFn = Callable[[str, int], str | None]  # (href, line) -> href to write; None drops the link, keeps its words
 ImageFn = Callable[[str, str, str, int, bool], str]  # src, alt, title, line, alone in its paragraph
 
 
@@ -51,6 +52,7 @@ def parser(rules: MarkdownRules) -> MarkdownIt:
     if rules.tables:
         md.enable("table")
     if rules.strikethrough:
+        strikethrough_plugin(md)
         md.enable("strikethrough")
     if rules.typographer:
         md.enable(["replacements", "smartquotes"])
@@ -66,6 +68,8 @@ def parser(rules: MarkdownRules) -> MarkdownIt:
     md.add_render_rule("link_close", _render_link_close)
     md.add_render_rule("paragraph_open", _render_paragraph_open)
     md.add_render_rule("paragraph_close", _render_paragraph_close)
+    md.add_render_rule("fence", _render_focusable_code)
+    md.add_render_rule("code_block", _render_focusable_code)
     return md
 
 
@@ -171,11 +175,12 @@ def _render_link_open(self: RendererHTML, tokens: Sequence[Token], idx: int, opt
     tok = tokens[idx]
     cp: BodyEnv = env["cp"]
     attrs = dict(tok.attrs)  # tokens are shared by every channel's render: never change them
-    attrs["href"] = cp.link(str(attrs.get("href") or ""), _line(tok, cp))
+    href = cp.link(str(attrs.get("href") or ""), _line(tok, cp))
     opened = cp.extra.setdefault("open_links", [])
-    opened.append(bool(attrs["href"]))
-    if not attrs["href"]:  # the channel dropped the link (its target is not built): keep the words
+    opened.append(href is not None)
+    if href is None:  # the channel dropped the link (its target is not built): keep the words
         return ""
+    attrs["href"] = href  # may be "": an empty destination stays a link, as in CommonMark
     return "<a" + "".join(f' {k}="{escapeHtml(str(v))}"' for k, v in attrs.items()) + ">"
 
 
@@ -183,6 +188,14 @@ def _render_link_close(self: RendererHTML, tokens: Sequence[Token], idx: int, op
                        env: dict[str, Any]) -> str:
     opened = env["cp"].extra.get("open_links")
     return "</a>" if not opened or opened.pop() else ""
+
+
+def _render_focusable_code(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                           env: dict[str, Any]) -> str:
+    """A code block that may scroll sideways must be reachable by keyboard (WCAG 2.1.1): tabindex on <pre>."""
+    rule = RendererHTML.fence if tokens[idx].type == "fence" else RendererHTML.code_block
+    html = rule(self, tokens, idx, options, env)
+    return html.replace("<pre", '<pre tabindex="0"', 1) if html.startswith("<pre") else html
 
 
 def _image_paragraph(tokens: Sequence[Token], idx: int) -> bool:
@@ -216,6 +229,7 @@ for _tag, _attrs in {
     "td": {"style"},
     "th": {"style"},
     "ol": {"start"},
+    "pre": {"tabindex"},
 }.items():
     _ALLOWED_ATTRS.setdefault(_tag, set()).update(_attrs)
 

@@ -19,7 +19,8 @@ from urllib.parse import unquote
 from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 
-LinkFn = Callable[[str, int], str]  # (href, line) -> final URL: the caller resolves and campaign-tags it
+# (href, line) -> final URL: the caller resolves and campaign-tags it; None drops the link, keeps its words
+LinkFn = Callable[[str, int], str | None]
 
 # An inline run: ("text", s) may wrap at its spaces (runs of them shown as one), ("code", s) too but keeps its
 # spacing, ("atom", s) never breaks, ("br", "\n") is a hard break.
@@ -196,13 +197,20 @@ class _Text:
     def table(self, node: SyntaxTreeNode, width: int) -> list[str]:
         """Deliberately degraded: each body row a block of "Header: cell" lines (mail clients mangle grids)."""
         header: list[str] = []
+        header_pieces: list[Piece] = []
         rows: list[list[SyntaxTreeNode]] = []
         for section in node.children:
             for tr in section.children:
                 if section.type == "thead":
-                    header = [_text(self.content(th)) for th in tr.children]
+                    cells = [self.content(th) for th in tr.children]
+                    header = [_text(cell) for cell in cells]
+                    filled = [cell for cell in cells if _text(cell).strip()]
+                    header_pieces = [piece for i, cell in enumerate(filled)
+                                     for piece in [*([("text", " | ")] if i else []), *cell]]
                 else:
                     rows.append(tr.children)
+        if not rows:  # a header alone is still the editor's words: one line, cells between bars
+            return wrap(header_pieces, width, hang="  ")
         out: list[str] = []
         for row in rows:
             lines: list[str] = []
@@ -279,18 +287,24 @@ class _Text:
         return [("br", "\n")] if name == "br" else []
 
     def link_pieces(self, node: SyntaxTreeNode) -> list[Piece]:
-        """ "text (url)"; just the URL when the text is the URL; mailto as the address; #anchors as text."""
+        """ "text (url)"; just the URL when the text is the URL; mailto as the address; #anchors as text.
+
+        An autolink shows what the editor wrote (``<MAILTO:A@B.C>``, ``<https://x.example/café>``)
+        unless the URL changed on the way (a campaign tag): then the new URL, its non-ASCII shown as such.
+        """
         href = str(node.attrs.get("href") or "")
         pieces = self.inline(node.children)
         if href.startswith("#"):
             return pieces
         url = self.link(href, int(node.meta.get("line", 1)))
-        if not url:  # the caller dropped the link (its target is not built): keep the words
+        if not url:  # None: the caller dropped the link (its target is not built); "": nothing to show
             return pieces
-        shown = _address(url) if url.lower().startswith("mailto:") else url
         text = _text(pieces).strip()
+        if node.info == "auto":
+            return [("atom", text if url == href and text else _readable(url))]
+        shown = _address(url) if url.lower().startswith("mailto:") else url
         same = {href, url, shown, _address(href) if href.lower().startswith("mailto:") else href}
-        if node.info == "auto" or not text or text in same:
+        if not text or text in same:
             return [("atom", shown)]
         return [*pieces, ("text", " "), ("atom", f"({shown})")]
 
@@ -367,6 +381,19 @@ def _inline_children(node: SyntaxTreeNode) -> list[SyntaxTreeNode]:
 
 def _text(pieces: Iterable[Piece]) -> str:
     return "".join(" " if kind == "br" else text for kind, text in pieces)
+
+
+_NON_ASCII_ESCAPES = re.compile(r"(?:%[89A-Fa-f][0-9A-Fa-f])+")
+
+
+def _readable(url: str) -> str:
+    """A URL with its percent-escaped UTF-8 shown as characters (ASCII escapes, like %20, stay)."""
+    def decode(m: re.Match[str]) -> str:
+        try:
+            return bytes.fromhex(m.group().replace("%", "")).decode("utf-8")
+        except UnicodeDecodeError:
+            return m.group()
+    return _NON_ASCII_ESCAPES.sub(decode, url)
 
 
 def _address(url: str) -> str:

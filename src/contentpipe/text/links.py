@@ -8,7 +8,7 @@ and only the new parameters are appended.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 # Google Analytics' conventional order; keys given without the utm_ prefix get it.
 _UTM_ORDER = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -50,6 +50,20 @@ def is_site_url(url: str, base_url: str) -> bool:
     base_path = urlsplit(base_url).path.rstrip("/")
     path = urlsplit(url).path or "/"
     return path == base_path or path.startswith(base_path + "/")
+
+
+def absolute_link(href: str, page_url: str) -> str:
+    """``href`` made absolute the way a browser showing ``page_url`` would resolve it.
+
+    A URL with a scheme (https:, mailto:, irc:, ...) is returned unchanged; a
+    relative, root-relative, protocol-relative or empty one is joined to the page.
+    """
+    try:
+        if urlsplit(href).scheme:
+            return href
+    except ValueError:  # a malformed authority ("http://[x"): leave it for the email lint to name
+        return href
+    return urljoin(page_url, href)
 
 
 def _scheme(url: str) -> str:
