@@ -78,3 +78,38 @@ def test_preview_refuses_traversal(built_small: Path, preview: str, outside: Pat
         assert code == 404, path
         assert SECRET.encode() not in body
     assert status(f"{preview}/a/%2e%2e/b/")[0] == 200  # a dot segment that stays inside is fine
+
+
+# ----- template errors that are not Jinja2's own -------------------------------------
+
+
+def _pack(name: str, template: str) -> dict[str, str]:
+    return {f"channels/{name}/channel.toml": '[outputs.page]\nper = "document"\ntemplate = "p.html"\n'
+                                             'path = "{slug}.html"\n',
+            f"channels/{name}/templates/p.html": template}
+
+
+def test_runaway_templates_are_one_error_each_and_the_build_goes_on(make_project: Callable[..., Path]) -> None:
+    root = make_project({
+        "assets/a.md": article("Alpha"),
+        "assets/b.md": article("Beta"),
+        **_pack("huge", "<p>{{ doc.title }}</p>\n{% for i in range(10**9) %}{{ i }}{% endfor %}\n"),
+        **_pack("deep", "{% macro down(n) %}{{ down(n + 1) }}{% endmacro %}\n<p>{{ doc.title }}</p>\n"
+                        "{{ down(0) }}\n"),
+        **_pack("nested", "<p>{{ " + "(" * 400 + "1" + ")" * 400 + " }}</p>\n"),
+    })
+    result = Project.load(root).build()  # no traceback: a BuildResult
+    errors = {(p.where.path.relative_to(root).as_posix(), p.where.line, p.message.split(":")[0])
+              for p in result.errors}
+    assert ("channels/huge/templates/p.html", 2, "template error") in errors
+    assert ("channels/deep/templates/p.html", 1, "template error") in errors
+    assert any(path == "channels/nested/templates/p.html" for path, _, _ in errors)
+    assert len(result.errors) == 3, [str(p) for p in result.errors]  # once each, not once per document
+    messages = " ".join(p.message for p in result.errors)
+    assert "Range too big" in messages and "recursion" in messages
+    assert "'huge' pack" in messages and "'deep' pack" in messages
+    assert (root / "dist/web/a/index.html").is_file() and (root / "dist/web/b/index.html").is_file()
+    assert not (root / "dist/huge").exists() and not (root / "dist/deep").exists()
+    # the interpreter is fine afterwards: the same project builds again, with the same answer
+    again = Project.load(root).build()
+    assert {str(p) for p in again.errors} == {str(p) for p in result.errors}

@@ -21,7 +21,6 @@ from jinja2 import (
     PrefixLoader,
     StrictUndefined,
     Template,
-    TemplateError,
     TemplateNotFound,
     TemplateSyntaxError,
     select_autoescape,
@@ -76,17 +75,32 @@ class Templates:
             except TemplateNotFound as err:
                 raise ContentpipeError(f"template {err.name!r} not found",
                                        SourcePos(self.channel.rule_files[0])) from err
+            except Exception as err:  # the compiler itself gave up (a RecursionError on deep nesting)
+                raise ContentpipeError(f"template error: {_describe(err)}{self._pack}",
+                                       SourcePos(self._locate(name))) from None
         return self._cache[name]
 
     def render(self, name: str, context: dict[str, Any]) -> str:
+        """The rendered template; any failure of a pack's template is one ContentpipeError with file and line."""
         template = self.get(name)
         try:
             return template.render(context)
+        except ContentpipeError:  # a content problem found while rendering: already says where
+            raise
         except TemplateSyntaxError as err:  # an included template that fails to compile
             raise ContentpipeError(f"template syntax error: {err.message}",
                                    SourcePos(self._file(err.filename, err.name), err.lineno)) from err
-        except (TemplateError, TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError) as err:
-            raise ContentpipeError(f"template error: {err}", self._where(template)) from err
+        except Exception as err:  # packs are third-party code: OverflowError, RecursionError, MemoryError...
+            where = self._where(template)
+            raise ContentpipeError(f"template error: {_describe(err)}{self._pack}", where) from None
+
+    @property
+    def _pack(self) -> str:
+        return f" (in the {self.channel.name!r} pack)"
+
+    def _locate(self, name: str) -> Path:
+        base = name.removeprefix("parent:")
+        return next((d / base for d in self.dirs if (d / base).is_file()), self._file(None, name))
 
     def _file(self, filename: str | None, name: str | None) -> Path:
         if filename:
@@ -104,3 +118,9 @@ class Templates:
                 where = SourcePos(Path(filename), tb.tb_lineno)
             tb = tb.tb_next
         return where
+
+
+def _describe(err: Exception) -> str:
+    if isinstance(err, RecursionError):
+        return f"nested too deeply, or a macro or include calls itself without end ({err})"
+    return str(err) or type(err).__name__
