@@ -113,3 +113,114 @@ def test_runaway_templates_are_one_error_each_and_the_build_goes_on(make_project
     # the interpreter is fine afterwards: the same project builds again, with the same answer
     again = Project.load(root).build()
     assert {str(p) for p in again.errors} == {str(p) for p in result.errors}
+
+
+# ----- symlinks and names in packs -------------------------------------------------------
+
+
+def refused(result: object, root: Path) -> set[str]:
+    return {p.where.path.relative_to(root).as_posix() for p in result.errors  # type: ignore[attr-defined]
+            if "refused" in p.message}
+
+
+def leaked(dist: Path) -> list[str]:
+    return [p.as_posix() for p in dist.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
+
+
+def test_template_links_leaving_the_project_are_refused(make_project: Callable[..., Path], outside: Path) -> None:
+    (outside / "page.html").write_text(f"<p>{{{{ doc.title }}}} {SECRET}</p>\n")
+    root = make_project({
+        "assets/a.md": article("Alpha"),
+        **_pack("brand", "{% include 'parts/secret.txt' %}\n"),
+        **_pack("brand2", "<p>{{ doc.title }}</p>\n{% include 'inc.html' %}\n"),
+    })
+    (root / "channels/web/templates").mkdir(parents=True)
+    (root / "channels/web/templates/page.html").symlink_to(outside / "page.html")  # a template
+    (root / "channels/brand/templates/parts").symlink_to(outside, target_is_directory=True)  # a folder
+    (root / "channels/brand2/templates/inc.html").symlink_to(outside / "secret.txt")  # an include
+    result = Project.load(root).build()
+    assert refused(result, root) == {"channels/web/templates/page.html", "channels/brand/templates/parts",
+                                     "channels/brand2/templates/inc.html"}
+    assert all("outside the project" in p.message for p in result.errors), [str(p) for p in result.errors]
+    assert len(result.errors) == 3
+    dist = root / "dist"
+    assert leaked(dist) == []
+    assert not (dist / "web/a/index.html").exists()  # the output that needed the link is left out
+    assert (dist / "web/index.html").is_file() and (dist / "web/feed.xml").is_file()  # the rest builds
+    assert not (dist / "brand").exists() and not (dist / "brand2").exists()
+
+
+def test_links_that_stay_in_the_project_are_followed(make_project: Callable[..., Path]) -> None:
+    root = make_project({
+        "assets/a.md": article("Alpha"),
+        "shared/page.html": "{% extends 'parent:page.html' %}\n{% block main %}<p>shared page</p>{% endblock %}\n",
+        "channels/web/static/real.css": "p { color: red }\n",
+    })
+    (root / "channels/web/templates").mkdir(parents=True)
+    (root / "channels/web/templates/page.html").symlink_to(root / "shared/page.html")
+    (root / "channels/web/static/alias.css").symlink_to("real.css")
+    result = Project.load(root).build(["web"])
+    assert result.ok, [str(p) for p in result.errors]
+    assert "shared page" in (root / "dist/web/a/index.html").read_text()
+    assert (root / "dist/web/alias.css").read_text() == "p { color: red }\n"
+    assert not (root / "dist/web/alias.css").is_symlink()
+
+
+def test_static_links_leaving_the_project_are_refused(make_project: Callable[..., Path], outside: Path) -> None:
+    (outside / "nested").mkdir()
+    (outside / "nested/deep.txt").write_text(SECRET)
+    root = make_project({
+        "assets/a.md": article("Alpha"),
+        "channels/web/static/site.css": "body { margin: 0 }\n",
+        "channels/web/static/img/logo.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>\n",
+    })
+    static = root / "channels/web/static"
+    (static / "leak.txt").symlink_to(outside / "secret.txt")
+    (static / "img/dir").symlink_to(outside, target_is_directory=True)
+    (static / "gone.txt").symlink_to(root / "nowhere.txt")
+    result = Project.load(root).build(["web"])
+    assert refused(result, root) == {"channels/web/static/leak.txt", "channels/web/static/img/dir"}
+    assert "channels/web/static/gone.txt" in {p.where.path.relative_to(root).as_posix() for p in result.errors}
+    dist = root / "dist"
+    assert leaked(dist) == []
+    assert (dist / "web/site.css").is_file() and (dist / "web/img/logo.svg").is_file()
+    assert (dist / "web/a/index.html").is_file()
+    assert result.manifest is not None
+    assert {o.key for o in result.manifest.outputs if o.kind == "static"} == {"site.css", "img/logo.svg"}
+
+
+def test_template_names_with_dot_dot_or_a_root_are_refused(make_project: Callable[..., Path],
+                                                           outside: Path) -> None:
+    root = make_project({
+        "assets/a.md": article("Alpha"),
+        **_pack("up", "{% include '../../../outside/secret.txt' %}\n"),
+        **_pack("abs", "{% include '" + str(outside / "secret.txt") + "' %}\n"),
+        **_pack("parent", "{% include 'parent:../channel.toml' %}\n"),
+        "channels/rules/channel.toml": '[outputs.page]\nper = "document"\ntemplate = "../../outside/secret.txt"\n'
+                                       'path = "{slug}.html"\n',
+    })
+    result = Project.load(root).build()
+    by_file = {p.where.path.relative_to(root).as_posix(): p.message for p in result.errors}
+    assert set(by_file) == {"channels/up/templates/p.html", "channels/abs/templates/p.html",
+                            "channels/parent/templates/p.html", "channels/rules/channel.toml"}, by_file
+    assert all("refused" in message for message in by_file.values()), by_file
+    assert leaked(root / "dist") == []
+    assert (root / "dist/web/a/index.html").is_file()
+
+
+def test_an_installed_pack_is_confined_to_its_own_folder(tmp_path: Path) -> None:
+    from contentpipe.config.rules import build_rules
+    from contentpipe.errors import Problems
+    from contentpipe.load.packs import Channel
+
+    pack = tmp_path / "site-packages/acme_pack"
+    (pack / "static").mkdir(parents=True)
+    (pack / "static/own.css").write_text("p {}\n")
+    (pack / "static/alias.css").symlink_to("own.css")
+    (tmp_path / "site-packages/other.txt").write_text(SECRET)
+    (pack / "static/neighbour.txt").symlink_to(tmp_path / "site-packages/other.txt")
+    channel = Channel("acme", build_rules("acme", {}, {}, Problems()), (pack,), (pack / "channel.toml",))
+    problems = Problems()
+    files = channel.static_files(pack / "static", problems)
+    assert [f.name for f in files] == ["alias.css", "own.css"]
+    assert [(p.where.path.name, "outside its pack" in p.message) for p in problems] == [("neighbour.txt", True)]

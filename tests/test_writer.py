@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -80,8 +79,8 @@ def test_renditions_in_the_output_are_not_the_cache_files(make_project: Callable
     records = _renditions(result)
     assert records
     for record in records:
-        placed = os.stat(root / "dist" / record.path)
-        stored = os.stat(own_cache / "renditions" / Path(record.path).name)
+        placed = (root / "dist" / record.path).stat()
+        stored = (own_cache / "renditions" / Path(record.path).name).stat()
         assert (placed.st_dev, placed.st_ino) != (stored.st_dev, stored.st_ino)
         assert placed.st_nlink == 1
 

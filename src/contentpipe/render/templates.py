@@ -1,7 +1,9 @@
 """Jinja2 for channel packs: sandboxed, autoescaped, strict, with errors that name file and line.
 
 Packs may come from agencies, so templates run in Jinja2's immutable sandbox
-and get plain data (dicts, lists, strings), never live objects. ``parent:name``
+and get plain data (dicts, lists, strings), never live objects. Templates are
+read only from inside their pack (``Channel.refusal``): a link leading out, or
+a name with ``..`` or a root, is an error naming the link or the template. ``parent:name``
 loads the template of the pack being extended, so an override can
 ``{% extends "parent:page.html" %}`` and replace single blocks.
 """
@@ -11,13 +13,15 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from jinja2 import (
+    BaseLoader,
     ChoiceLoader,
-    FileSystemLoader,
+    Environment,
     PrefixLoader,
     StrictUndefined,
     Template,
@@ -28,7 +32,7 @@ from jinja2 import (
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from contentpipe.errors import ContentpipeError, SourcePos
-from contentpipe.load.packs import Channel
+from contentpipe.load.packs import Channel, template_name_refusal
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,50 @@ def _register_plugin_filters(filters: dict[str, Callable[..., Any]]) -> None:
             log.warning("filter plugin %s cannot be loaded: %s", ep.name, err)
 
 
+class RefusedTemplate(Exception):
+    """A template that may not be loaded; not a TemplateNotFound, so no other loader is asked.
+
+    ``link`` is the refused symlink; without one the name itself was refused,
+    and the template that asked for it is where the problem is.
+    """
+
+    def __init__(self, message: str, link: Path | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.link = link
+
+
+class PackLoader(BaseLoader):
+    """Jinja2's file search over a pack's template folders, with every symlink and name checked."""
+
+    def __init__(self, channel: Channel, folders: list[Path]) -> None:
+        self.channel = channel
+        self.folders = folders
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        if (refusal := template_name_refusal(template)) is not None:
+            raise RefusedTemplate(refusal)
+        for folder in self.folders:
+            path = folder.joinpath(*template.split("/"))
+            if path.is_symlink() and not path.exists():
+                raise RefusedTemplate("broken symlink; refused", path)
+            if not path.is_file():
+                continue
+            if (problem := self.channel.refusal(path)) is not None:
+                raise RefusedTemplate(problem.message, problem.where.path)
+            real = path.resolve()
+            source, mtime = real.read_text(encoding="utf-8"), real.stat().st_mtime_ns
+            return source, str(path), partial(_unchanged, real, mtime)
+        raise TemplateNotFound(template)
+
+
+def _unchanged(path: Path, mtime: int) -> bool:
+    try:
+        return path.stat().st_mtime_ns == mtime
+    except OSError:
+        return False
+
+
 class Templates:
     """One channel's template environment."""
 
@@ -49,8 +97,8 @@ class Templates:
         self.dirs = channel.template_dirs
         parent_dirs = [d / "templates" for d in channel.parent_dirs if (d / "templates").is_dir()]
         loader = ChoiceLoader([
-            FileSystemLoader([str(d) for d in self.dirs]),
-            PrefixLoader({"parent": FileSystemLoader([str(d) for d in parent_dirs])}, delimiter=":"),
+            PackLoader(channel, self.dirs),
+            PrefixLoader({"parent": PackLoader(channel, parent_dirs)}, delimiter=":"),
         ])
         self.env = ImmutableSandboxedEnvironment(
             loader=loader,
@@ -69,6 +117,8 @@ class Templates:
         if name not in self._cache:
             try:
                 self._cache[name] = self.env.get_template(name)
+            except RefusedTemplate as err:
+                raise ContentpipeError(err.message, SourcePos(err.link or self.channel.rule_files[0])) from None
             except TemplateSyntaxError as err:
                 raise ContentpipeError(f"template syntax error: {err.message}",
                                        SourcePos(self._file(err.filename, err.name), err.lineno)) from err
@@ -87,6 +137,8 @@ class Templates:
             return template.render(context)
         except ContentpipeError:  # a content problem found while rendering: already says where
             raise
+        except RefusedTemplate as err:  # an include, import or extends
+            raise ContentpipeError(err.message, SourcePos(err.link) if err.link else self._where(template)) from None
         except TemplateSyntaxError as err:  # an included template that fails to compile
             raise ContentpipeError(f"template syntax error: {err.message}",
                                    SourcePos(self._file(err.filename, err.name), err.lineno)) from err
