@@ -71,16 +71,14 @@ class Channel:
         pack = next((d for d in self.dirs if path.is_relative_to(d)), None)
         if pack is None:
             return Problem("not inside a folder of this pack; refused", SourcePos(path))
-        project = self.project_root is not None and pack.parent == self.project_root / "channels"
-        bound = self.project_root.resolve() if project and self.project_root else pack.resolve()
+        root = self.project_root
+        project = root is not None and pack.parent == root / "channels"
+        bound = root.resolve() if root is not None and project else pack.resolve()
         if path.resolve().is_relative_to(bound):
             return None
-        step = pack
-        for part in ("", *path.relative_to(pack).parts):
-            step = step / part if part else step
-            if step.is_symlink() and not step.resolve().is_relative_to(bound):
-                path = step
-                break
+        parts = path.relative_to(pack).parts
+        steps = [pack, *(pack.joinpath(*parts[:i]) for i in range(1, len(parts) + 1))]
+        path = next((s for s in steps if s.is_symlink() and not s.resolve().is_relative_to(bound)), path)
         where = "the project" if project else "its pack"
         return Problem(f"symlink leads outside {where} (to {path.resolve()}); refused", SourcePos(path))
 
