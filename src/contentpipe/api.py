@@ -318,7 +318,7 @@ class Project:
         for channel in channels.values():
             seen: set[str] = set()
             for static in channel.static_dirs:  # most specific first: an override wins
-                for file in sorted(p for p in static.rglob("*") if p.is_file()):
+                for file in channel.static_files(static, problems):
                     rel = file.relative_to(static).as_posix()
                     if rel in seen or any(part.startswith(".") for part in rel.split("/")):
                         continue

@@ -3,7 +3,9 @@
 The output folder is laid out per channel (dist/web/..., dist/media/...) while
 the published site is not (web at the root, renditions under media/); this
 server reads the manifest and answers every key from the right file, so a
-build can be checked in a browser before it is published. ``/_contentpipe/review``
+build can be checked in a browser before it is published. Only files of the
+manifest are served, and none reached through a symlink (a link planted in the
+output folder is a 404, wherever it points). ``/_contentpipe/review``
 lists every document with links to all of its variants (from the manifest's
 ``documents`` table), so a reviewer can open them side by side.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import posixpath
 import threading
 from functools import partial
@@ -33,7 +36,7 @@ class PublishedTree:
     """Published key -> (file, content type), from the manifest of a build."""
 
     def __init__(self, out_dir: Path) -> None:
-        self.out_dir = out_dir
+        self.out_dir = out_dir.resolve()
         self.reload()
 
     def reload(self) -> None:
@@ -66,8 +69,30 @@ class PublishedTree:
         key = "" if key == "." else key
         for candidate in (key, f"{key}/index.html" if key else "index.html"):
             if candidate in self.files:
-                return self.files[candidate]
+                found = self.files[candidate]
+                return found if self.servable(found[0]) else None
         return None
+
+    def servable(self, path: Path) -> bool:
+        """A regular file inside the output folder, reached through no symlink at all."""
+        if not path.is_relative_to(self.out_dir):
+            return False
+        current = self.out_dir
+        for part in path.relative_to(self.out_dir).parts:
+            current = current / part
+            if part == ".." or current.is_symlink():
+                return False
+        return path.resolve().is_relative_to(self.out_dir) and path.is_file()
+
+    @staticmethod
+    def read(path: Path) -> bytes | None:
+        """The file's bytes, refusing a link swapped in since :meth:`servable` looked."""
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -95,7 +120,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Location", path + "/")
             self.end_headers()
             return
-        self._send(found[0].read_bytes(), found[1], body)
+        data = self.tree.read(found[0])
+        if data is None:
+            self.send_error(HTTPStatus.NOT_FOUND, "not in the build")
+            return
+        self._send(data, found[1], body)
 
     def _send(self, data: bytes, content_type: str, body: bool) -> None:
         self.send_response(HTTPStatus.OK)

@@ -9,8 +9,10 @@ are removed at the end, never anything else.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -27,9 +29,17 @@ class Writer:
         self.written = 0
         self.unchanged = 0
 
+    def _inside(self, rel: str) -> Path | None:
+        """``rel`` in the output folder, its folders resolved but not its last part (a link there is replaced)."""
+        path = self.root / rel
+        if path.name in ("", ".", ".."):
+            return None
+        target = path.parent.resolve() / path.name
+        return target if target.is_relative_to(self.root) else None
+
     def _target(self, rel: str, origin: str) -> Path:
-        target = (self.root / rel).resolve()
-        if not target.is_relative_to(self.root) or target == self.root:
+        target = self._inside(rel)
+        if target is None:
             raise ContentpipeError(f"{rel!r} would be written outside {self.root}; refused", SourcePos(Path(origin)))
         first = self.claimed.setdefault(rel, origin)
         if first != origin:
@@ -40,7 +50,8 @@ class Writer:
         """Write ``data`` at ``rel``; False when the file already held exactly these bytes."""
         target = self._target(rel, origin)
         try:
-            if target.stat().st_size == len(data) and target.read_bytes() == data:
+            held = target.lstat()
+            if stat.S_ISREG(held.st_mode) and held.st_size == len(data) and target.read_bytes() == data:
                 self.unchanged += 1
                 return False
         except OSError:
@@ -50,30 +61,29 @@ class Writer:
         return True
 
     def copy(self, rel: str, source: Path, sha256: str, size: int, origin: str) -> bool:
-        """Place a cached file (a rendition); hard-linked when the file system allows it."""
+        """Place a cached file (a rendition) as a copy stamped with the source's mtime.
+
+        Never a hard link: an edit in the output folder must not reach the
+        content-addressed cache. Size and mtime equal to the source's mean the
+        copy is as placed; otherwise its bytes are hashed, and it is copied
+        again when they are not ``sha256``.
+        """
         target = self._target(rel, origin)
-        if self.previous.get(rel) == (sha256, size) and _size(target) == size:
+        if self.previous.get(rel) == (sha256, size) and _is_placed(target, source, sha256, size):
             self.unchanged += 1
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")
-        try:
-            tmp.unlink(missing_ok=True)
-            os.link(source, tmp)
-            tmp.replace(target)
-        except OSError:
-            tmp.unlink(missing_ok=True)
-            with source.open("rb") as src:
-                atomic_write(target, lambda fh: shutil.copyfileobj(src, fh))
+        with source.open("rb") as src:
+            atomic_write(target, lambda fh: shutil.copyfileobj(src, fh))
+        _stamp(target, source)
         self.written += 1
         return True
 
     def remove_stale(self, keep: set[str]) -> list[str]:
-        """Delete files the previous build wrote that this one did not; prune empty folders."""
+        """Delete files the previous build wrote that this one did not (a link, not its target); prune empty folders."""
         removed = []
         for rel in sorted(set(self.previous) - keep):
-            target = (self.root / rel).resolve()
-            if target.is_relative_to(self.root) and target.is_file():
+            target = self._inside(rel)
+            if target is not None and (target.is_symlink() or target.is_file()):
                 target.unlink()
                 removed.append(rel)
                 prune_empty_parents(target, self.root)
@@ -102,8 +112,24 @@ def prune_empty_parents(path: Path, root: Path) -> None:
         parent = parent.parent
 
 
-def _size(path: Path) -> int:
+def _is_placed(target: Path, source: Path, sha256: str, size: int) -> bool:
+    """True when ``target`` holds the bytes ``sha256``; hashed only when its stat differs from the source's."""
     try:
-        return path.stat().st_size
+        placed, cached = target.lstat(), source.stat()
     except OSError:
-        return -1
+        return False
+    if (not stat.S_ISREG(placed.st_mode) or placed.st_size != size
+            or (placed.st_dev, placed.st_ino) == (cached.st_dev, cached.st_ino)):
+        return False  # a symlink, a folder, another size, or the cache's own file (a hard link)
+    if placed.st_mtime_ns == cached.st_mtime_ns:
+        return True
+    with target.open("rb") as fh:
+        same = hashlib.file_digest(fh, "sha256").hexdigest() == sha256
+    if same:
+        _stamp(target, source)  # the cache was made again: same bytes, so only the stamp moves
+    return same
+
+
+def _stamp(target: Path, source: Path) -> None:
+    mtime = source.stat().st_mtime_ns
+    os.utime(target, ns=(mtime, mtime))

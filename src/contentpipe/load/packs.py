@@ -6,11 +6,16 @@ project's own ``channels/``. A pack replaces a lower one of the same name; with
 ``extends`` it inherits that pack's rules and templates and overrides only what
 it names. A project pack folder without channel.toml extends the pack of the
 same name below it.
+
+Files of a pack never come from elsewhere: a symlink whose target leaves the
+pack's folder (for a project's own packs: the project) is refused with an
+error naming the link, and so is a template name with ``..`` or a root.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
@@ -19,7 +24,7 @@ from typing import Any
 from contentpipe.config.rules import RULES_SCHEMA, ChannelRules, build_rules, deep_merge
 from contentpipe.config.schema import validate
 from contentpipe.config.tomlsource import read_toml
-from contentpipe.errors import ContentpipeError, Problems, SourcePos
+from contentpipe.errors import ContentpipeError, Problem, Problems, SourcePos
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,7 @@ class Channel:
     dirs: tuple[Path, ...]
     rule_files: tuple[Path, ...]
     parent_dirs: tuple[Path, ...] = ()  # the extended pack's folders, for "parent:" templates
+    project_root: Path | None = None  # where the files of project packs may link to
 
     @property
     def template_dirs(self) -> list[Path]:
@@ -59,6 +65,57 @@ class Channel:
     @property
     def static_dirs(self) -> list[Path]:
         return [d / "static" for d in self.dirs if (d / "static").is_dir()]
+
+    def refusal(self, path: Path) -> Problem | None:
+        """Why the pack file at ``path`` must not be used: a symlink on its way leads outside the pack."""
+        pack = next((d for d in self.dirs if path.is_relative_to(d)), None)
+        if pack is None:
+            return Problem("not inside a folder of this pack; refused", SourcePos(path))
+        root = self.project_root
+        project = root is not None and pack.parent == root / "channels"
+        bound = root.resolve() if root is not None and project else pack.resolve()
+        if path.resolve().is_relative_to(bound):
+            return None
+        parts = path.relative_to(pack).parts
+        steps = [pack, *(pack.joinpath(*parts[:i]) for i in range(1, len(parts) + 1))]
+        path = next((s for s in steps if s.is_symlink() and not s.resolve().is_relative_to(bound)), path)
+        where = "the project" if project else "its pack"
+        return Problem(f"symlink leads outside {where} (to {path.resolve()}); refused", SourcePos(path))
+
+    def static_files(self, static: Path, problems: Problems) -> list[Path]:
+        """The files under ``static`` to publish (sorted): hidden ones skipped, links leaving the pack refused."""
+        found: list[Path] = []
+        seen: set[Path] = set()
+
+        def visit(folder: Path) -> None:
+            if (real := folder.resolve()) in seen:
+                return  # a link back up: a loop
+            seen.add(real)
+            for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+                path = Path(entry.path)
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_symlink() and not path.exists():
+                    problems.error("broken symlink; skipped", SourcePos(path))
+                elif entry.is_symlink() and (problem := self.refusal(path)) is not None:
+                    problems.add(problem)
+                elif entry.is_dir():
+                    visit(path)
+                elif entry.is_file():
+                    found.append(path)
+
+        if (problem := self.refusal(static)) is not None:
+            problems.add(problem)
+        else:
+            visit(static)
+        return found
+
+
+def template_name_refusal(name: str) -> str | None:
+    """Why a template name may not be looked up: it must be a relative path without '..' or backslashes."""
+    if name.startswith("/") or "\\" in name or ".." in name.split("/") or not name.strip("/."):
+        return f"template name {name!r} must be a relative path inside templates/ without '..'; refused"
+    return None
 
 
 def discover(project_root: Path) -> dict[str, list[PackSource]]:
@@ -105,7 +162,7 @@ def load_channels(project_root: Path, problems: Problems,
             continue
         count = len(problems.errors)
         rules = build_rules(name, raw, origin, problems)
-        channel = Channel(name, rules, dirs, files, parent)
+        channel = Channel(name, rules, dirs, files, parent, project_root)
         _check_templates(channel, origin, problems)
         if len(problems.errors) == count:
             channels[name] = channel
@@ -154,7 +211,9 @@ def _resolve(packs: dict[str, list[PackSource]], src: PackSource, index: int,
 
 def _check_templates(channel: Channel, origin: dict[str, SourcePos], problems: Problems) -> None:
     for kind, rule in channel.rules.outputs.items():
-        if rule.template and not any((d / rule.template).is_file() for d in channel.template_dirs):
+        if rule.template and (refusal := template_name_refusal(rule.template)) is not None:
+            problems.error(refusal, origin.get(f"outputs.{kind}", SourcePos(channel.rule_files[0])))
+        elif rule.template and not any((d / rule.template).is_file() for d in channel.template_dirs):
             looked = ", ".join(str(d) for d in channel.template_dirs) or "no templates/ folder"
             problems.error(f"template {rule.template!r} not found (looked in {looked})",
                            origin.get(f"outputs.{kind}", SourcePos(channel.rule_files[0])))
