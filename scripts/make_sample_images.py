@@ -12,7 +12,8 @@ Special cases on purpose (for tests of the image pipeline):
   only upright (sky on top) once the orientation is applied;
 * ``lighthouse-point.jpg`` carries fake GPS coordinates and camera
   Make/Model tags, which a published rendition must not keep;
-* ``lantern-cutout.png`` is a cut-out with a real, soft-edged alpha channel.
+* ``lantern-cutout.png`` is a cut-out with a real, soft-edged alpha channel;
+* ``logo.png`` is the site's icon master (``[site] icon``): square, transparent corners.
 
 Usage: ``python scripts/make_sample_images.py [OUT_DIR]`` (stdlib + Pillow).
 """
@@ -507,6 +508,36 @@ def lantern_cutout(r: random.Random, w: int, h: int, fx: float, fy: float) -> Im
     return rgba
 
 
+def logo(r: random.Random, w: int, h: int, fx: float, fy: float) -> Image.Image:
+    """The Tidebike logo, the site's icon master: a lantern glowing inside a bike wheel on a teal tile.
+
+    RGBA with transparent corners (a rounded tile), drawn at 4x and reduced for smooth edges.
+    """
+    k = 4
+    W, H = w * k, h * k
+    img = Image.new("RGBA", (W, H), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    d.rounded_rectangle((0, 0, W - 1, H - 1), radius=W * 0.22, fill=(11, 92, 87, 255))
+    cx, cy, rim = fx * W, fy * H, W * 0.33
+    glow_layer = Image.new("RGBA", (W, H), (0, 0, 0, 0))
+    glow(glow_layer, (cx, cy), rim * 0.9, (255, 190, 100), falloff=2.2, peak=150)
+    img = Image.alpha_composite(img, Image.composite(glow_layer, Image.new("RGBA", (W, H)), img.getchannel("A")))
+    d = ImageDraw.Draw(img)
+    white = (255, 250, 236, 255)
+    d.ellipse((cx - rim, cy - rim, cx + rim, cy + rim), outline=white, width=round(W * 0.035))
+    for i in range(12):  # spokes, each a little off the regular angle so the wheel looks hand-drawn
+        a = math.radians(i * 30 + r.uniform(-2, 2))
+        d.line((cx + rim * 0.28 * math.cos(a), cy + rim * 0.28 * math.sin(a),
+                cx + rim * 0.97 * math.cos(a), cy + rim * 0.97 * math.sin(a)), fill=(255, 250, 236, 200),
+               width=round(W * 0.008))
+    lw, lh = rim * 0.34, rim * 0.5  # the lantern: cap, glowing body, base
+    d.polygon([(cx - lw * 1.2, cy - lh * 0.9), (cx, cy - lh * 1.45), (cx + lw * 1.2, cy - lh * 0.9)], fill=white)
+    d.rounded_rectangle((cx - lw, cy - lh * 0.9, cx + lw, cy + lh * 0.8), radius=lw * 0.35,
+                        fill=(255, 196, 92, 255), outline=white, width=round(W * 0.012))
+    d.rectangle((cx - lw * 1.2, cy + lh * 0.8, cx + lw * 1.2, cy + lh * 1.05), fill=white)
+    return img.resize((w, h), Image.Resampling.LANCZOS)
+
+
 # --------------------------------------------------------------------------------------
 # The sample set
 # --------------------------------------------------------------------------------------
@@ -549,6 +580,8 @@ SAMPLES = [
     Sample("lantern-cutout.png", (1200, 1200), (0.5, 0.46), lantern_cutout,
            "A handmade paper bike lantern with a teal frame and handlebar clip, glowing warm "
            "orange, cut out on a transparent background."),
+    Sample("logo.png", (1024, 1024), (0.5, 0.5), logo,
+           "Tidebike logo: a glowing lantern inside a bike wheel on a teal tile."),
 ]
 
 

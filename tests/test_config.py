@@ -65,7 +65,8 @@ acl = "everyone"
         "contentpipe.toml:5: site.locales: 'Dutch' is not a locale tag (like 'en', 'nl' or 'pt-BR'); "
         "got a list (['en', 'Dutch'])",
         "contentpipe.toml:6: site.colour: unknown key (allowed here: name, base_url, default_locale, locales, "
-        "default_locale_in_subdir, description, author, campaign, canonical_channel)",
+        "default_locale_in_subdir, description, author, campaign, canonical_channel, short_name, icon, "
+        "share_image, theme_color)",
         "contentpipe.toml:9: build.jobs: must be between 0 and 256; got an integer (-1)",
         "contentpipe.toml:12: targets.live.url: must be 's3://bucket/prefix' or 'file:///absolute/folder'; "
         "got a string ('ftp://host/x')",

@@ -226,6 +226,7 @@ class Project:
 
     def _write(self, plan: Plan, channels: dict[str, Channel], rendered: list[tuple[Any, bytes]],
                made: dict[str, Made], problems: Problems, result: BuildResult) -> None:
+        from contentpipe.siteimages import write_site_files
         from contentpipe.write import Writer
 
         cfg = self.config
@@ -266,6 +267,7 @@ class Project:
             if out.doc is not None:
                 self._add_variant(documents, plan, out, rel_source(out.doc.path))
         records += self._write_static(channels, writer, problems, result)
+        records += write_site_files(plan.site_files, channels, made, writer, problems)
         cache_control = next(iter(channels.values())).rules.cache["rendition"] if channels else ""
         for name, r in sorted(plan.renditions.items()):
             m = made.get(name)

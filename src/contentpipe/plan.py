@@ -24,6 +24,7 @@ from contentpipe.load.images import Focal, ImageMaster
 from contentpipe.load.masters import Masters, local_target
 from contentpipe.load.packs import Channel
 from contentpipe.renditions import Rendition, plan_slot
+from contentpipe.siteimages import IconSet, SiteFile, plan_icons, plan_share_images, site_files
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -88,6 +89,9 @@ class Plan:
     tag_keys: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (channel, locale, tag)
     locale_keys: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (channel, kind, locale)
     doc_outputs: dict[tuple[str, Path], dict[str, str]] = field(default_factory=dict)  # (channel, doc) -> kind: key
+    site_images: dict[tuple[str, str], ImageSet] = field(default_factory=dict)  # (channel, slot): [site] images
+    icons: IconSet | None = None
+    site_files: list[SiteFile] = field(default_factory=list)  # favicon.ico, site.webmanifest
     _by_doc: dict[tuple[str, Path], list[ImageSet]] = field(default_factory=dict)
     slot_memo: dict[tuple[Path, str, str, Focal | None, str], tuple[tuple[Rendition, ...], str | None]] = field(
         default_factory=dict)
@@ -136,7 +140,25 @@ def plan_build(site: Site, channels: dict[str, Channel], masters: Masters, probl
         if any(r.per == "document" for r in channel.rules.outputs.values()):
             for doc in masters.documents:
                 _plan_images(plan, channel, doc, masters, formats, problems)
+    _plan_site_images(plan, channels, keys_only, masters, formats, problems)
     return plan
+
+
+def _plan_site_images(plan: Plan, channels: dict[str, Channel], keys_only: frozenset[str], masters: Masters,
+                      formats: frozenset[str], problems: Problems) -> None:
+    """The [site] share image and icon set (siteimages.py), planned like any image."""
+    built = [c for name, c in channels.items() if name not in keys_only]
+    for name, (master, slot, renditions) in plan_share_images(plan.site, built, masters, formats,
+                                                              problems).items():
+        plan.site_images[(name, slot.name)] = ImageSet(slot.name, master, master.alt or "", tuple(renditions),
+                                                       slot.sizes)
+        for r in renditions:
+            plan.renditions.setdefault(r.name, r)
+    plan.icons = plan_icons(plan.site, channels, masters, formats, problems)
+    if plan.icons is not None:
+        for r in plan.icons.renditions:
+            plan.renditions.setdefault(r.name, r)
+    plan.site_files = site_files(plan.site, plan.icons)
 
 
 def _origin(out: PlannedOutput) -> str:

@@ -16,7 +16,8 @@ from contentpipe.load.images import Focal, ImageMaster
 from contentpipe.mediatypes import content_type
 
 RENDER_VERSION = "1"  # bump when the engine's output for the same spec changes
-EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif"}
+EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif", "ico": "ico"}
+ICO_SIZES = (16, 32, 48)  # the frames of a favicon.ico rendition (its spec is the largest)
 MIME = {fmt: content_type(f"x.{ext}") for fmt, ext in EXTENSIONS.items()}
 
 

@@ -43,6 +43,17 @@ def _check_locale(value: str) -> str | None:
     return None if LOCALE_RE.match(value) else "is not a locale tag (like 'en', 'nl' or 'pt-BR')"
 
 
+def _check_asset_path(value: str) -> str | None:
+    parts = value.replace("\\", "/").split("/")
+    if not value or value.startswith("/") or ".." in parts or ":" in parts[0]:
+        return "must be a path under assets/ such as 'images/logo.png'"
+    return None
+
+
+def _check_colour(value: str) -> str | None:
+    return None if re.fullmatch(r"#[0-9a-fA-F]{6}", value) else "must be a colour like '#0b5c57'"
+
+
 def _check_target_url(value: str) -> str | None:
     scheme = urlsplit(value).scheme
     if scheme == "s3" and urlsplit(value).netloc:
@@ -74,6 +85,12 @@ PROJECT_SCHEMA = Table({
         "author": Field("str", ""),
         "campaign": Field("str", "", doc="utm_campaign for documents whose front matter names none"),
         "canonical_channel": Field("str", "web", doc="the channel whose page is every variant's canonical link"),
+        "short_name": Field("str", "", doc="the web manifest's short_name (home screens); default: name"),
+        "icon": Field("str", None, check=_check_asset_path,
+                      doc="master of the icon set (favicon.ico, PNG icons, site.webmanifest), under assets/"),
+        "share_image": Field("str", None, check=_check_asset_path,
+                             doc="share image of pages without their own (home, tag pages), under assets/"),
+        "theme_color": Field("str", "#ffffff", check=_check_colour, doc="the web manifest's theme colour"),
     }, required=True),
     "output": Table({"dir": Field("str", "dist")}),
     "channels": Table({"enabled": Field("list[str]", None)}),
@@ -88,6 +105,14 @@ PROJECT_SCHEMA = Table({
 
 
 @dataclass(frozen=True)
+class SiteImage:
+    """An image master named in contentpipe.toml: its path under assets/ and where it is named."""
+
+    rel: str
+    where: SourcePos
+
+
+@dataclass(frozen=True)
 class Site:
     name: str
     base_url: str  # always ends with "/"
@@ -98,6 +123,10 @@ class Site:
     author: str = ""
     campaign: str = ""
     canonical_channel: str = "web"
+    short_name: str = ""
+    icon: SiteImage | None = None
+    share_image: SiteImage | None = None
+    theme_color: str = "#ffffff"
 
     def locale_dir(self, locale: str) -> str:
         """The folder a locale's pages live under: '' for the default locale, else 'nl/'."""
@@ -167,6 +196,10 @@ def load_config(root: Path, problems: Problems) -> ProjectConfig:
         author=site_data["author"],
         campaign=site_data["campaign"],
         canonical_channel=site_data["canonical_channel"],
+        short_name=site_data["short_name"] or site_data["name"] or root.name,
+        icon=_site_image(site_data["icon"], src, "site.icon"),
+        share_image=_site_image(site_data["share_image"], src, "site.share_image"),
+        theme_color=site_data["theme_color"],
     )
     out_dir = _output_dir(root, data["output"]["dir"], src, problems)
     targets = {
@@ -190,6 +223,10 @@ def load_config(root: Path, problems: Problems) -> ProjectConfig:
         targets=MappingProxyType(targets),
         source=src,
     )
+
+
+def _site_image(value: str | None, src: TomlSource, key: str) -> SiteImage | None:
+    return SiteImage(value.replace("\\", "/"), src.pos(key)) if value else None
 
 
 def _output_dir(root: Path, value: str, src: TomlSource, problems: Problems) -> Path:

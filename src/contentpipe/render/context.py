@@ -26,6 +26,7 @@ from contentpipe.plan import ImageSet, Plan, PlannedOutput, tag_slug
 from contentpipe.render import blocks, markdown, plaintext, social
 from contentpipe.render.bodycache import BodyCache
 from contentpipe.render.templates import Templates
+from contentpipe.siteimages import SHARE_SLOT, WEB_MANIFEST
 from contentpipe.text.links import absolute_link, is_site_url, tag_url
 from contentpipe.text.truncate import truncate
 
@@ -491,9 +492,7 @@ class ContextBuilder:
             from_key = None  # feeds, sitemaps, JSON: absolute URLs only
         locale = out.locale or self.site.default_locale
         ctx: dict[str, Any] = {
-            "site": {"name": self.site.name, "base_url": self.site.base_url,
-                     "description": self.site.description, "author": self.site.author,
-                     "locales": list(self.site.locales), "default_locale": self.site.default_locale},
+            "site": self.site_view(from_key),
             "channel": {"name": self.channel.name, "params": dict(self.rules.params),
                         "email": {"from": self.rules.email.sender or "",
                                   "unsubscribe_url": self.rules.email.unsubscribe_url or ""}},
@@ -520,6 +519,27 @@ class ContextBuilder:
         if out.rule.per == "site":
             ctx["entries"] = self.sitemap_entries()
         return ctx
+
+    def site_view(self, from_key: str | None) -> dict[str, Any]:
+        """The site as templates see it, with its icon links and default share image (None without)."""
+        site = self.site
+        return {"name": site.name, "base_url": site.base_url, "description": site.description,
+                "author": site.author, "locales": list(site.locales), "default_locale": site.default_locale,
+                "theme_color": site.theme_color, "icon": self.icon_links(from_key),
+                "share": self.image(self.plan.site_images.get((self.channel.name, SHARE_SLOT)), None)}
+
+    def icon_links(self, from_key: str | None) -> dict[str, str] | None:
+        """URLs of the [site] icon set: the 32 px icon, the apple-touch-icon, the web manifest ('' without)."""
+        icons = self.plan.icons
+        if icons is None:
+            return None
+        icon, touch = icons.pngs["icon"], icons.pngs["apple_touch"]
+        manifest = next((f.key for f in self.plan.site_files if f.key == WEB_MANIFEST), None)
+        return {"url": self.url(from_key, urls.media_key(icon.name)), "type": icon.mime,
+                "sizes": f"{icon.width}x{icon.height}",
+                "apple_touch_url": self.url(from_key, urls.media_key(touch.name)),
+                "apple_touch_sizes": f"{touch.width}x{touch.height}",
+                "manifest_url": self.url(from_key, manifest) if manifest else ""}
 
     def locale_links(self, locale: str, from_key: str | None) -> dict[str, str]:
         """URLs of the locale's list outputs by kind (index, feed...)."""

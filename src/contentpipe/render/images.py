@@ -24,7 +24,7 @@ from PIL import Image, ImageCms, ImageOps
 
 from contentpipe.cachefile import load_json, save_json
 from contentpipe.errors import Problems, SourcePos
-from contentpipe.renditions import Rendition, RenditionSpec
+from contentpipe.renditions import ICO_SIZES, Rendition, RenditionSpec
 from contentpipe.write import atomic_write
 
 log = logging.getLogger(__name__)
@@ -273,6 +273,8 @@ def encode(img: Image.Image, spec: RenditionSpec) -> bytes:
         img.save(buf, "WEBP", quality=spec.quality, method=4, exif=exif)
     elif spec.format == "avif":
         img.save(buf, "AVIF", quality=spec.quality, speed=8, max_threads=1, exif=exif)
+    elif spec.format == "ico":  # favicon.ico: PNG frames at the sizes browsers pick from
+        img.save(buf, "ICO", sizes=[(s, s) for s in ICO_SIZES])
     else:
         img.save(buf, "PNG", compress_level=6, exif=exif)
     return buf.getvalue()
