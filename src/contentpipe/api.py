@@ -271,8 +271,8 @@ class Project:
         cache_control = next(iter(channels.values())).rules.cache["rendition"] if channels else ""
         for name, r in sorted(plan.renditions.items()):
             m = made.get(name)
-            if m is None:
-                continue  # its master failed to decode: already reported
+            if m is None or r.spec.format == "ico":  # failed (already reported); the icon is /favicon.ico only
+                continue
             key = urls.media_key(name)
             writer.copy(key, m.path, m.sha256, m.size, str(r.master.path))
             records.append(OutputRecord(
