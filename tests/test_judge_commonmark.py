@@ -84,7 +84,7 @@ CONTENT_ERRORS = (
 @dataclass(frozen=True)
 class CommonMarkBuild:
     built: Built
-    errors: dict[str, list[str]]  # example name (or "") -> its error messages
+    errors: dict[str, list[str]]  # file stem (example-NNN) -> its error messages
 
 
 @pytest.fixture(scope="module")
