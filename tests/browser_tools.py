@@ -176,3 +176,56 @@ def page_overflow(paths: list[Path | str], width: int = 360) -> dict[Path | str,
         finally:
             browser.close()
     return results
+
+
+AXE_JS = TESTS_DIR / ".tools" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+# Runs inside the page after axe.min.js: only violations (faster), one entry per rule and node.
+_AXE_JS_RUN = """
+async (tags) => {
+  const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+  return r.violations.flatMap(v => v.nodes.map(n => ({
+    id: v.id, impact: n.impact || v.impact, help: v.help, target: n.target.join(' '),
+    summary: n.failureSummary || ''})));
+}
+"""
+
+
+def axe_core() -> Path:
+    """Path of axe.min.js as installed by tests/install-tools.sh (npm package axe-core)."""
+    if not AXE_JS.is_file():
+        raise RuntimeError("axe-core not found: run bash tests/install-tools.sh")
+    return AXE_JS
+
+
+def axe_violations(urls: list[str], tags: list[str] = AXE_TAGS) -> dict[str, list[dict]]:
+    """Run axe-core in headless Chromium on each page (loopback URLs or file: URIs).
+
+    One browser, one context, one tab for all pages; each is loaded until its
+    ``load`` event, then axe.min.js is injected and ``axe.run`` checks the
+    rules with the given tags. Requests to hosts other than 127.0.0.1 are
+    aborted, as in ``page_overflow``. Result per URL: a list of violations,
+    one per rule and element: ``id``, ``impact``, ``help``, ``target`` (CSS
+    selector), ``summary``.
+    """
+    if not CHROMIUM.exists():
+        raise RuntimeError("chromium not found: run bash tests/install-tools.sh")
+    axe = axe_core().read_text(encoding="utf-8")
+    from playwright.sync_api import sync_playwright  # heavy; only when needed
+
+    results: dict[str, list[dict]] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
+            page = context.new_page()
+            page.set_default_timeout(30_000)
+            for url in urls:
+                page.goto(url, wait_until="load")
+                page.add_script_tag(content=axe)
+                results[url] = page.evaluate(_AXE_JS_RUN, tags)
+        finally:
+            browser.close()
+    return results
