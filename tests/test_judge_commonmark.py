@@ -13,7 +13,9 @@ Policies: each is a named transform applied to both sides before comparing, neve
   ``<figure>`` when alone in its paragraph, its title as the caption); compared are where it
   stands, its alt text, its address when it is not a master, and a lone master's caption;
 - document links: a link to a ``.md`` document points at that document's page;
-- raw HTML: sanitised with nh3, so the spec's HTML is sanitised with the same settings.
+- raw HTML: sanitised with nh3, so the spec's HTML is sanitised with the same settings;
+- focusable code: every code block's ``<pre>`` carries ``tabindex="0"``, so a code block that scrolls sideways
+  can be reached by keyboard (WCAG 2.1.1).
 """
 
 from __future__ import annotations
@@ -78,6 +80,11 @@ CONTENT_ERRORS = (
                             r"|needs numeric width and height attributes)"),
                  "email needs every image absolute and sized (Outlook, Gmail); an address that is not an "
                  "image master has no renditions and no known size, so that one email is not written"),
+    ContentError("email link with a scheme mail clients do not open",
+                 re.compile(r"email email/.*: link '[^']*' uses the [^ ]+ scheme: only http\(s\), mailto: and tel: "),
+                 "an email cannot be fixed after it is sent: a link only some clients open (irc:, a made-up "
+                 "scheme, 'localhost:5001/foo' read as a scheme) is refused by name, and that one email is not "
+                 "written"),
 )
 
 
@@ -170,6 +177,8 @@ def policy_actual(body: Tag) -> Tag:
     """A web page's body with our documented policies undone."""
     for h in body.find_all(re.compile(r"^h[1-6]$")):  # policy "heading ids"
         del h["id"]
+    for pre in body.find_all("pre"):  # policy "focusable code": wide code blocks scroll by keyboard too
+        pre.attrs.pop("tabindex", None)  # (an editor's raw <pre> is left as written; axe checks focus)
     for fig in body.find_all("figure"):  # policy "images": a lone image's figure, its title the caption
         for child in list(fig.children):
             if isinstance(child, NavigableString) and not child.strip():

@@ -280,7 +280,7 @@ class ContextBuilder:
         if alt:
             view["alt"] = alt
         if self._macros is not None:
-            return str(self._macros.body_image(view, caption=title, figure=alone))
+            return str(self._macros.body_image(view, caption=title, figure=alone)).strip()  # no stray space in a link
         return str(Markup('<img src="{}" alt="{}" width="{}" height="{}" loading="lazy">').format(
             view["src"], view["alt"], view["width"], view["height"]))
 
