@@ -99,17 +99,19 @@ def test_email_lint_names_the_scheme_and_lets_mailto_and_tel_through(make_projec
     assert "'page/' is not absolute" in relative
 
 
-def test_wide_code_blocks_are_reachable_by_keyboard(make_project: Callable[..., Path]) -> None:
+def test_wide_code_blocks_and_tables_are_reachable_by_keyboard(make_project: Callable[..., Path]) -> None:
     from playwright.sync_api import sync_playwright
 
     from contentpipe.preview import serve_in_thread
 
     wide = "x = " + "1234567890 " * 40
-    result = build(make_project, f"Text.\n\n```\n{wide}\n```\n")
+    table = "| " + " | ".join(f"column {i}" for i in range(14)) + " |\n|" + "---|" * 14 + "\n"
+    result = build(make_project, f"Text.\n\n```\n{wide}\n```\n\n{table}")
     assert result.ok
     for page in ("web/a/index.html", "mobile/a/index.html"):
         [pre] = soup(result, page).find_all("pre")
-        assert pre.get("tabindex") == "0"
+        [tab_] = soup(result, page).find_all("table")
+        assert pre.get("tabindex") == "0" and tab_.get("tabindex") == "0"
     axe = (TESTS_DIR / ".tools" / "node_modules" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
     server = serve_in_thread(result.out_dir)
     try:
@@ -122,12 +124,13 @@ def test_wide_code_blocks_are_reachable_by_keyboard(make_project: Callable[..., 
                 found = tab.evaluate("""async () => (await axe.run(document, {runOnly: {type: 'rule',
                     values: ['scrollable-region-focusable']}})).violations.map(v => v.id)""")
                 assert found == [], key
-                for _ in range(20):  # Tab through the page until the code block has focus
-                    tab.keyboard.press("Tab")
-                    if tab.evaluate("document.activeElement.tagName") == "PRE":
-                        break
-                outline = tab.evaluate("getComputedStyle(document.activeElement).outlineStyle")
-                assert tab.evaluate("document.activeElement.tagName") == "PRE" and outline == "solid", key
+                for wanted in ("PRE", "TABLE"):
+                    for _ in range(20):  # Tab through the page until the code block, then the table, has focus
+                        tab.keyboard.press("Tab")
+                        if tab.evaluate("document.activeElement.tagName") == wanted:
+                            break
+                    outline = tab.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+                    assert tab.evaluate("document.activeElement.tagName") == wanted and outline == "solid", key
             browser.close()
     finally:
         server.shutdown()

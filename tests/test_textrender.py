@@ -57,7 +57,7 @@ def test_headings_underlined_by_display_width() -> None:
 
 def test_paragraphs_breaks_and_inline_marks() -> None:
     md = "One **strong** _em_ ~~del~~ `a  *b*`\nsoft\\\nhard\n\n\n\nTwo\n"
-    assert text(md) == "One strong em del a  *b* soft\nhard\n\nTwo\n"
+    assert text(md) == "One strong em ~~del~~ a  *b* soft\nhard\n\nTwo\n"
 
 
 def test_wrapping_never_breaks_words_or_urls() -> None:
@@ -404,7 +404,7 @@ def test_strikethrough_follows_gfm(md: str, expected: str) -> None:
 
 def test_strikethrough_off_leaves_tildes() -> None:
     assert html("~a~ ~~b~~", strikethrough=False) == "<p>~a~ ~~b~~</p>\n"
-    assert text("~a~ ~~b~~ ~~~c~~~") == "a b ~~~c~~~\n"
+    assert text("~a~ ~~b~~ ~~~c~~~") == "~a~ ~~b~~ ~~~c~~~\n"  # as written: struck words keep their mark
 
 
 def test_code_blocks_are_focusable() -> None:
@@ -412,3 +412,11 @@ def test_code_blocks_are_focusable() -> None:
         '<pre tabindex="0"><code class="language-py">x\n</code></pre>\n<pre tabindex="0"><code>y\n</code></pre>\n')
     clean = markdown.sanitize('<pre tabindex="0" onclick="x()"><code>z</code></pre>')
     assert clean == '<pre tabindex="0"><code>z</code></pre>'
+
+
+def test_struck_words_keep_their_tildes_in_plain_text() -> None:
+    from contentpipe.config.rules import MarkdownRules
+    from contentpipe.render import markdown, plaintext
+
+    tokens = markdown.parse(MarkdownRules(), "Was ~~$10~~ now $8, ~gone~.\n")
+    assert plaintext.to_text(tokens, lambda href, line: href) == "Was ~~$10~~ now $8, ~gone~.\n"

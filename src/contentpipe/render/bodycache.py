@@ -17,7 +17,7 @@ from typing import Any
 
 from contentpipe.write import atomic_write
 
-BODY_VERSION = "4"  # bump when the Markdown renderer's output changes
+BODY_VERSION = "5"  # bump when the Markdown renderer's output changes
 
 
 class BodyCache:

@@ -70,6 +70,7 @@ def parser(rules: MarkdownRules) -> MarkdownIt:
     md.add_render_rule("paragraph_close", _render_paragraph_close)
     md.add_render_rule("fence", _render_focusable_code)
     md.add_render_rule("code_block", _render_focusable_code)
+    md.add_render_rule("table_open", _render_focusable_table)
     return md
 
 
@@ -198,6 +199,13 @@ def _render_focusable_code(self: RendererHTML, tokens: Sequence[Token], idx: int
     return html.replace("<pre", '<pre tabindex="0"', 1) if html.startswith("<pre") else html
 
 
+def _render_focusable_table(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                            env: dict[str, Any]) -> str:
+    """A wide table scrolls inside itself in web and mobile: it must be reachable by keyboard too."""
+    tokens[idx].attrSet("tabindex", "0")
+    return self.renderToken(tokens, idx, options, env)
+
+
 def _image_paragraph(tokens: Sequence[Token], idx: int) -> bool:
     inline = tokens[idx + 1] if idx + 1 < len(tokens) else None
     return bool(inline and inline.children and len(inline.children) == 1
@@ -230,6 +238,7 @@ for _tag, _attrs in {
     "th": {"style"},
     "ol": {"start"},
     "pre": {"tabindex"},
+    "table": {"tabindex"},
 }.items():
     _ALLOWED_ATTRS.setdefault(_tag, set()).update(_attrs)
 

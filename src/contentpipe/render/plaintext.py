@@ -269,6 +269,9 @@ class _Text:
                     out.append(("atom", f"[{self.image_label}: {alt}]"))
             elif kind == "footnote_ref":
                 out.append(("atom", f"[{int(node.meta.get('id', 0)) + 1}]"))
+            elif kind == "s":  # struck words keep their tildes: "~~$10~~ $8" must not read "$10 $8"
+                mark = node.markup or "~~"
+                out.extend([("text", mark), *self.inline(node.children), ("text", mark)])
             else:
                 out.extend(self.inline(node.children))
         return out
