@@ -13,21 +13,28 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from contentpipe import __version__
 from contentpipe.api import BuildResult, Project
 from contentpipe.errors import Problem, Problems, ProjectError
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+@cache
+def err_console() -> Console:
+    """rich on stderr, imported when first needed: a build with nothing to do and nothing to say skips it."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _rel(path: Path) -> str:
@@ -47,7 +54,7 @@ def format_problem(p: Problem) -> str:
 def show_problems(problems: list[Problem]) -> None:
     for p in problems:
         style = "red" if p.severity == "error" else "yellow"
-        err_console.print(format_problem(p), style=style, markup=False, highlight=False)
+        err_console().print(format_problem(p), style=style, markup=False, highlight=False)
 
 
 def _load(project: str, out: str | None, as_json: bool = False) -> Project:
@@ -72,8 +79,13 @@ def _load(project: str, out: str | None, as_json: bool = False) -> Project:
 @click.option("-v", "--verbose", is_flag=True, help="Log what each stage does.")
 def cli(verbose: bool) -> None:
     """contentpipe: write once in Markdown, publish a native variant on every channel."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
-                        handlers=[RichHandler(console=err_console, show_time=False, show_path=False)])
+    if verbose:
+        from rich.logging import RichHandler
+
+        logging.basicConfig(level=logging.INFO, format="%(message)s",
+                            handlers=[RichHandler(console=err_console(), show_time=False, show_path=False)])
+    else:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
 
 
 @cli.command()
@@ -85,11 +97,15 @@ def cli(verbose: bool) -> None:
 @click.option("--drafts/--no-drafts", default=None, help="Include documents marked draft: true.")
 @click.option("--strict", is_flag=True, help="Exit non-zero on warnings too.")
 @click.option("--all-or-nothing", is_flag=True, help="If any error is found, write nothing at all.")
+@click.option("--verify", is_flag=True, help="Build incrementally, then build clean into a temporary folder and "
+              "report every file on which they differ (exit 1 if any).")
 def build(project: str, channels: tuple[str, ...], out: str | None, as_json: bool, drafts: bool | None,
-          strict: bool, all_or_nothing: bool) -> None:
+          strict: bool, all_or_nothing: bool, verify: bool) -> None:
     """Build every channel variant of PROJECT (default: the current folder) into its output folder."""
     proj = _load(project, out, as_json)
-    if not as_json and err_console.is_terminal:
+    if verify:
+        _verify(proj, channels, drafts, as_json)
+    if not as_json and sys.stderr.isatty():
         with _progress_bar() as progress:
             result = proj.build(channels or None, drafts=drafts, all_or_nothing=all_or_nothing,
                                 progress=progress)
@@ -104,11 +120,46 @@ def build(project: str, channels: tuple[str, ...], out: str | None, as_json: boo
     raise SystemExit(EXIT_PROBLEMS if failed else EXIT_OK)
 
 
+def _verify(proj: Project, channels: tuple[str, ...], drafts: bool | None, as_json: bool) -> None:
+    result, differences = proj.verify(channels or None, drafts=drafts)
+    if as_json:
+        summary = result.summary()
+        summary["verify"] = {"ok": not differences, "differences": [vars(d) for d in differences]}
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        show_problems(result.problems)
+        _show_summary(result)
+        for d in differences:
+            click.echo(f"{d.what}: {d.path}")
+        verdict = (click.style("verified", fg="green") + ": the incremental build equals a clean build"
+                   if not differences else click.style("differs", fg="red") +
+                   f": {len(differences)} files differ from a clean build")
+        click.echo(verdict, err=True)
+    raise SystemExit(EXIT_PROBLEMS if differences or result.errors else EXIT_OK)
+
+
+@cli.command()
+@click.argument("output")
+@click.option("--project", "project", default=".", type=click.Path(file_okay=False), show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: [output] dir, 'dist').")
+def explain(output: str, project: str, out: str | None) -> None:
+    """What OUTPUT (a file in the output folder, or a published key) depends on, and why it was rebuilt."""
+    from contentpipe.engine.explain import explain as explain_output
+
+    proj = _load(project, out)
+    found, lines = explain_output(proj.engine, output)
+    for line in lines:
+        click.echo(line)
+    raise SystemExit(EXIT_OK if found else EXIT_PROBLEMS)
+
+
 @contextmanager
 def _progress_bar() -> Iterator[Callable[[str, int, int], None]]:
     """A progress callback drawing one bar per stage on stderr (only on a terminal)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
     with Progress(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+                  TimeElapsedColumn(), console=err_console(), transient=True) as bar:
         tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -122,14 +173,15 @@ def _progress_bar() -> Iterator[Callable[[str, int, int], None]]:
 def _show_summary(result: BuildResult) -> None:
     per_channel = ", ".join(f"{name} {s.outputs}" for name, s in sorted(result.channels.items()))
     cached = result.renditions - result.renditions_encoded
-    verdict = "[green]built[/]" if result.ok else "[red]built with errors[/]"
+    verdict = click.style("built", fg="green") if result.ok else click.style("built with errors", fg="red")
     if not result.wrote_outputs:
-        verdict = "[red]nothing written (--all-or-nothing)[/]"
-    err_console.print(
+        verdict = click.style("nothing written (--all-or-nothing)", fg="red")
+    click.echo(
         f"{verdict}: {result.documents} documents -> {_rel(result.out_dir)}/ ({per_channel or 'no outputs'}); "
+        f"{result.rendered} outputs rendered, {result.kept} kept; "
         f"{result.renditions} renditions ({result.renditions_encoded} encoded, {cached} cached); "
         f"{result.written} files written, {result.unchanged} unchanged, {result.removed} removed; "
-        f"{len(result.errors)} errors, {len(result.warnings)} warnings in {result.seconds:.2f}s")
+        f"{len(result.errors)} errors, {len(result.warnings)} warnings in {result.seconds:.2f}s", err=True)
 
 
 @cli.command("channels")
@@ -183,10 +235,10 @@ def publish(project: str, target_name: str | None, target_url: str | None, out: 
     try:
         store, options = resolve_target(proj.config, target_name, target_url, options)
     except PublishError as err:
-        err_console.print(f"error: {err}", style="red", markup=False)
+        err_console().print(f"error: {err}", style="red", markup=False)
         raise SystemExit(EXIT_UNUSABLE) from err
     try:
-        if not as_json and err_console.is_terminal and not dry_run:
+        if not as_json and sys.stderr.isatty() and not dry_run:
             with _progress_bar() as progress:
                 result = run_publish(proj.config.out_dir, store, options, progress=progress)
         else:
@@ -194,7 +246,7 @@ def publish(project: str, target_name: str | None, target_url: str | None, out: 
     except PublishError as err:
         if as_json:
             click.echo(json.dumps({"ok": False, "target": store.url, "error": str(err)}, indent=2))
-        err_console.print(f"error: {err}", style="red", markup=False)
+        err_console().print(f"error: {err}", style="red", markup=False)
         raise SystemExit(EXIT_PROBLEMS) from err
     if as_json:
         click.echo(json.dumps(result.summary(), indent=2, ensure_ascii=False))
@@ -210,13 +262,13 @@ def _show_publish(result: Any) -> None:
             click.echo(f"upload  {up.key}  ({up.reason})")
         for key in plan.deletes:
             click.echo(f"delete  {key}")
-        err_console.print(f"dry run for {result.target}: {len(plan.uploads)} to upload ({result.bytes:,} bytes), "
+        err_console().print(f"dry run for {result.target}: {len(plan.uploads)} to upload ({result.bytes:,} bytes), "
                           f"{len(plan.deletes)} to delete, {plan.unchanged} unchanged; nothing was changed")
         return
     for key, error in result.failures:
-        err_console.print(f"failed: {key}: {error}", style="red", markup=False)
+        err_console().print(f"failed: {key}: {error}", style="red", markup=False)
     verdict = "[green]published[/]" if result.ok else "[red]publish incomplete[/]"
-    err_console.print(f"{verdict} to {result.target}: {len(result.uploaded)} uploaded ({result.bytes:,} bytes), "
+    err_console().print(f"{verdict} to {result.target}: {len(result.uploaded)} uploaded ({result.bytes:,} bytes), "
                       f"{len(result.deleted)} deleted, {plan.unchanged} unchanged, {len(result.failures)} failed "
                       f"in {result.seconds:.2f}s")
 
@@ -232,10 +284,10 @@ def preview(project: str, out: str | None, host: str, port: int) -> None:
 
     proj = _load(project, out)
     if not (proj.config.out_dir / "manifest.json").is_file():
-        err_console.print(f"no build in {_rel(proj.config.out_dir)}/: run 'contentpipe build' first", style="red")
+        err_console().print(f"no build in {_rel(proj.config.out_dir)}/: run 'contentpipe build' first", style="red")
         raise SystemExit(EXIT_PROBLEMS)
     server = make_server(proj.config.out_dir, host, port)
-    err_console.print(f"serving {_rel(proj.config.out_dir)}/ at http://{host}:{server.server_port}/ (Ctrl-C stops)")
+    err_console().print(f"serving {_rel(proj.config.out_dir)}/ at http://{host}:{server.server_port}/ (Ctrl-C stops)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -253,6 +305,6 @@ def main() -> None:
         err.show()
         sys.exit(err.exit_code)
     except click.Abort:
-        err_console.print("aborted")
+        err_console().print("aborted")
         sys.exit(EXIT_PROBLEMS)
     sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -46,6 +46,11 @@ class Writer:
             raise ContentpipeError(f"{rel!r} is also produced by {first}", SourcePos(Path(origin)))
         return target
 
+    def claim(self, rel: str, origin: str) -> None:
+        """Count a file this build keeps as it is (the engine knows it is current): claimed, not rewritten."""
+        self._target(rel, origin)
+        self.unchanged += 1
+
     def write(self, rel: str, data: bytes, origin: str) -> bool:
         """Write ``data`` at ``rel``; False when the file already held exactly these bytes."""
         target = self._target(rel, origin)

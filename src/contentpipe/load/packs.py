@@ -14,10 +14,8 @@ error naming the link, and so is a template name with ``..`` or a root.
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass
-from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +23,10 @@ from contentpipe.config.rules import RULES_SCHEMA, ChannelRules, build_rules, de
 from contentpipe.config.schema import validate
 from contentpipe.config.tomlsource import read_toml
 from contentpipe.errors import ContentpipeError, Problem, Problems, SourcePos
-
-log = logging.getLogger(__name__)
+from contentpipe.load.packdirs import builtin_packs_dir, plugin_packs
 
 RULES_FILE = "channel.toml"
 MAX_DEPTH = 8
-
-
-def builtin_packs_dir() -> Path:
-    """The built-in packs: inside the wheel, or the repository's channels/ in a checkout."""
-    shipped = Path(str(resources.files("contentpipe") / "_channels"))
-    if shipped.is_dir():
-        return shipped
-    return Path(__file__).resolve().parents[3] / "channels"
 
 
 @dataclass(frozen=True)
@@ -130,15 +119,8 @@ def discover(project_root: Path) -> dict[str, list[PackSource]]:
                 found.setdefault(d.name, []).append(PackSource(d.name, d, origin))
 
     add_dir(builtin_packs_dir(), "built-in")
-    for ep in sorted(metadata.entry_points(group="contentpipe.packs"), key=lambda e: e.name):
-        try:
-            target = ep.load()
-            path = Path(target if isinstance(target, str | Path) else target.__path__[0])
-        except Exception as err:  # a broken plugin must not stop the build
-            log.warning("pack plugin %s cannot be loaded: %s", ep.name, err)
-            continue
-        dist = ep.dist.name if ep.dist else ep.value
-        found.setdefault(ep.name, []).append(PackSource(ep.name, path, f"plugin {dist}"))
+    for name, path, dist in plugin_packs():
+        found.setdefault(name, []).append(PackSource(name, path, f"plugin {dist}"))
     add_dir(project_root / "channels", "project")
     return found
 

@@ -89,6 +89,21 @@ def _unchanged(path: Path, mtime: int) -> bool:
         return False
 
 
+class _RecordingEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, noting every template name loaded (cache hits, includes, failed candidates too).
+
+    The build's dependency graph needs what each output's render loaded; with
+    templates cached in the environment, only this hook sees every load.
+    """
+
+    loaded: set[str] | None = None
+
+    def _load_template(self, name: Any, globals: Any) -> Template:
+        if self.loaded is not None and isinstance(name, str):
+            self.loaded.add(name)
+        return super()._load_template(name, globals)  # type: ignore[misc]
+
+
 class Templates:
     """One channel's template environment."""
 
@@ -100,7 +115,7 @@ class Templates:
             PackLoader(channel, self.dirs),
             PrefixLoader({"parent": PackLoader(channel, parent_dirs)}, delimiter=":"),
         ])
-        self.env = ImmutableSandboxedEnvironment(
+        self.env = _RecordingEnvironment(
             loader=loader,
             autoescape=select_autoescape(["html", "htm", "xml", "xhtml", "svg"]),
             undefined=StrictUndefined,

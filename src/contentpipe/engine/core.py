@@ -1,0 +1,360 @@
+"""The engine: one object that runs the stages and owns the dependency state, the caches and the problems.
+
+``build`` first compares what it would read (sizes and mtimes of the config,
+every master and every pack file) and what it wrote (every output file) with
+the state the last build committed. When nothing changed it returns that
+build's result without importing a renderer. Otherwise it loads, plans and
+fingerprints every output (engine/deps.py), renders only the outputs whose
+fingerprint or file changed, writes them, and commits the new state once every
+file is in place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from contentpipe.config.project import ProjectConfig
+from contentpipe.engine.result import BuildResult, ChannelStats
+from contentpipe.engine.scan import Stat, hash_inputs, stat_inputs, unchanged
+from contentpipe.engine.state import OutputRow, Snapshot, TemplateRow, read_state, state_file, write_state
+from contentpipe.errors import Problem, Problems, SourcePos
+
+if TYPE_CHECKING:  # the stages are imported when a build has work to do: a no-op imports no renderer
+    from contentpipe.engine.deps import Fingerprints
+    from contentpipe.load.packs import Channel
+    from contentpipe.plan import Plan, PlannedOutput
+    from contentpipe.render.run import Rendered
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+ASSETS_DIR = "assets"
+STATE_FORMAT = "1"  # bump when what the engine records changes meaning
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    channels: tuple[str, ...] | None = None
+    drafts: bool | None = None
+    all_or_nothing: bool = False
+
+    def key(self) -> str:
+        from contentpipe import __version__
+
+        return json.dumps([STATE_FORMAT, __version__, self.channels, self.drafts, self.all_or_nothing])
+
+
+def problem_to_state(p: Problem) -> dict[str, Any]:
+    return {"message": p.message, "path": str(p.where.path), "line": p.where.line, "key": p.where.key,
+            "severity": p.severity, "hint": p.hint}
+
+
+def problem_from_state(d: Mapping[str, Any]) -> Problem:
+    return Problem(str(d["message"]), SourcePos(Path(d["path"]), d.get("line"), d.get("key")),
+                   d.get("severity", "error"), str(d.get("hint", "")))
+
+
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """Every problem once, in one order whatever was rebuilt: by file, line, key, then message."""
+    return sorted(set(problems), key=lambda p: (str(p.where.path), p.where.line or 0, p.where.key or "",
+                                                p.severity, p.message, p.hint))
+
+
+def _mtime(path: str) -> int:
+    try:
+        return Path(path).stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
+def _stat(path: Path) -> Stat | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return Stat(st.st_size, st.st_mtime_ns)
+
+
+class Engine:
+    """Builds one project into one output folder, again and again, doing only what changed."""
+
+    def __init__(self, config: ProjectConfig, config_problems: Iterable[Problem] = ()) -> None:
+        self.config = config
+        self.config_problems = tuple(config_problems)
+        self.state_path = state_file(config.cache_dir, config.out_dir)
+        self._path_env = ("", "[]")
+
+    # ----- the build -------------------------------------------------------------
+
+    def build(self, options: BuildOptions = BuildOptions(), progress: Progress | None = None) -> BuildResult:
+        started = time.perf_counter()
+        snapshot = read_state(self.state_path)
+        pack_roots = self._pack_roots(snapshot)
+        stats = stat_inputs(self.config.file, [self.config.root / ASSETS_DIR, *pack_roots])
+        if self._nothing_changed(snapshot, options, pack_roots, stats):
+            return self._kept_result(snapshot, started)
+        return self._build(snapshot, options, stats, pack_roots, started, progress)
+
+    def _pack_roots(self, snapshot: Snapshot | None = None) -> list[Path]:
+        """Every folder packs can come from: built-in, the project's channels/, each installed pack.
+
+        Installed packs are found through entry points, which costs a scan of
+        every installed distribution; the last build's answer stands while no
+        folder on sys.path has changed (an install or removal changes one).
+        """
+        from contentpipe.load.packdirs import builtin_packs_dir, plugin_packs
+
+        env = json.dumps([(p, _mtime(p)) for p in sys.path])
+        meta = snapshot.meta if snapshot is not None else {}
+        if meta.get("path_env") == env and "plugin_packs" in meta:
+            plugins = [Path(p) for p in json.loads(meta["plugin_packs"])]
+        else:
+            plugins = [path for _, path, _ in plugin_packs()]
+        self._path_env = (env, json.dumps([str(p) for p in plugins]))
+        return [builtin_packs_dir(), self.config.root / "channels", *plugins]
+
+    def _nothing_changed(self, snapshot: Snapshot, options: BuildOptions, pack_roots: list[Path],
+                         stats: Mapping[str, Stat]) -> bool:
+        meta = snapshot.meta
+        if meta.get("options") != options.key() or meta.get("packs") != json.dumps([str(p) for p in pack_roots]):
+            return False
+        if not unchanged(stats, snapshot.inputs):
+            return False
+        out = self.config.out_dir
+        return all(_stat(out / path) == (Stat(row.size, row.mtime_ns) if row.size >= 0 else None)
+                   for path, row in snapshot.outputs.items())
+
+    def _kept_result(self, snapshot: Snapshot, started: float) -> BuildResult:
+        meta = snapshot.meta
+        counts = json.loads(meta.get("counts", "{}"))
+        problems = [problem_from_state(p) for p in json.loads(meta.get("problems", "[]"))]
+        problems += [problem_from_state(p) for row in snapshot.outputs.values() for p in row.problems]
+        channels = {name: ChannelStats(s["outputs"], 0, s["outputs"], s["bytes"])
+                    for name, s in counts.get("channels", {}).items()}
+        files = sum(row.size >= 0 for row in snapshot.outputs.values())
+        return BuildResult(self.config.root, self.config.out_dir, sort_problems(problems), channels,
+                           documents=counts.get("documents", 0), drafts_skipped=counts.get("drafts_skipped", 0),
+                           renditions=counts.get("renditions", 0), unchanged=files,
+                           kept=counts.get("outputs", 0), seconds=time.perf_counter() - started,
+                           timings={"check": round(time.perf_counter() - started, 3)})
+
+    def _build(self, snapshot: Snapshot, options: BuildOptions, stats: Mapping[str, Stat],
+               pack_roots: list[Path], started: float, progress: Progress | None) -> BuildResult:
+        from contentpipe.engine.deps import Fingerprints, Inputs, combine, engine_fingerprint
+        from contentpipe.engine.writing import output_path, write_manifest, write_outputs
+        from contentpipe.load.masters import load_masters
+        from contentpipe.plan import available_formats, plan_build
+        from contentpipe.render.bodycache import BODY_VERSION, BodyCache
+        from contentpipe.render.images import RenditionStore, make_renditions
+        from contentpipe.render.run import render_outputs
+
+        cfg = self.config
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[stage] = round(now - clock, 3)
+            clock = now
+            log.info("%s: %.2fs", stage, timings[stage])
+
+        files = hash_inputs(stats, snapshot.inputs)
+        problems = Problems()  # config, load, plan and renditions: recomputed by every build that has work
+        problems.extend(list(self.config_problems))
+        loaded, keys_only = self._channels(options, problems)
+        masters = load_masters(cfg, problems, options.drafts)
+        lap("load")
+        plan = plan_build(cfg.site, loaded, masters, problems, keys_only)
+        lap("plan")
+        store = RenditionStore(cfg.cache_dir / "renditions")
+        made, encoded, failed = make_renditions(plan.renditions.values(), store, cfg.jobs, problems, progress)
+        if failed:  # a master whose header was fine but whose pixels are not: drop its documents, plan again
+            masters = masters.without_images(failed, cfg.root, problems)
+            plan = plan_build(cfg.site, loaded, masters, problems, keys_only)
+        lap("renditions")
+
+        engine_fp = engine_fingerprint(cfg.site, available_formats(), [BODY_VERSION])
+        fps = Fingerprints(plan, masters, Inputs(files, snapshot.templates, engine_fp))
+        todo, kept, why = self._plan_work(plan, fps, snapshot, combine)
+        body_cache = BodyCache(cfg.cache_dir / "bodies")
+        rendered = render_outputs(plan, masters, todo, body_cache, progress)
+        masters.parsed.save()
+        if not kept and options.channels is None and cfg.enabled_channels is None:
+            body_cache.prune()  # everything was rendered: what it did not use is for nothing now
+        built = {name: channel for name, channel in loaded.items() if name not in keys_only}
+        lap("render")
+
+        output_problems: dict[str, tuple[Problem, ...]] = {output_path(r.out): r.problems for r in rendered}
+        for path in kept:
+            output_problems[path] = tuple(problem_from_state(p) for p in snapshot.outputs[path].problems)
+        before_write = sort_problems([*problems, *(p for ps in output_problems.values() for p in ps)])
+        result = BuildResult(cfg.root, cfg.out_dir, before_write, documents=len(masters.documents),
+                             drafts_skipped=masters.drafts_skipped, renditions=len(plan.renditions),
+                             renditions_encoded=encoded, rendered=len(rendered), kept=len(kept), timings=timings,
+                             rendered_paths=tuple(sorted(output_path(r.out) for r in rendered)))
+        if options.all_or_nothing and any(p.severity == "error" for p in before_write):
+            result.wrote_outputs = False
+            lap("write")
+            result.seconds = time.perf_counter() - started
+            return result  # nothing written, and so no state to commit
+
+        write_problems = Problems()
+        staged = write_outputs(cfg, plan, built, {output_path(r.out): r.data for r in rendered if r.data is not None},
+                               {p: (str(snapshot.outputs[p].record["sha256"]), int(snapshot.outputs[p].record["size"]))
+                                for p in kept}, made, write_problems)
+        final = sort_problems([*before_write, *write_problems])
+        written = write_manifest(cfg, staged, final)
+        lap("write")
+
+        templates = self._template_rows(plan, rendered, snapshot)
+        fps = Fingerprints(plan, masters, Inputs(files, templates, engine_fp))  # with this build's records
+        rows = self._output_rows(plan, fps, combine, written.records, rendered, snapshot, kept, why)
+        counts = {"documents": len(masters.documents), "drafts_skipped": masters.drafts_skipped,
+                  "renditions": len(plan.renditions), "outputs": len(rendered) + len(kept),
+                  "channels": {n: {"outputs": s.outputs, "bytes": s.bytes} for n, s in written.channels.items()}}
+        meta = {"options": options.key(), "packs": json.dumps([str(p) for p in pack_roots]),
+                "path_env": self._path_env[0], "plugin_packs": self._path_env[1],
+                "problems": json.dumps([problem_to_state(p) for p in sort_problems([*problems, *write_problems])]),
+                "counts": json.dumps(counts), "project": str(cfg.root), "out_dir": str(cfg.out_dir)}
+        write_state(self.state_path, meta, files, rows, templates)
+        lap("state")
+
+        result.problems = final
+        result.channels = written.channels
+        result.written, result.unchanged, result.removed = written.written, written.unchanged, written.removed
+        result._manifest = written.manifest
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _channels(self, options: BuildOptions, problems: Problems) -> tuple[dict[str, Channel], frozenset[str]]:
+        """The channels to build, and the canonical one planned for its keys only (``--channel email``)."""
+        from contentpipe.load.packs import discover, load_channels
+
+        cfg = self.config
+        names = options.channels or cfg.enabled_channels
+        loaded = load_channels(cfg.root, problems, names)
+        canonical = cfg.site.canonical_channel
+        keys_only: frozenset[str] = frozenset()
+        found = discover(cfg.root)
+        if canonical not in loaded and canonical in found:  # planned for its keys only: its problems count
+            loaded.update(load_channels(cfg.root, problems, (canonical,)))
+            keys_only = frozenset({canonical}) & loaded.keys()
+        if canonical in found and canonical not in loaded:
+            problems.error(f"the canonical channel {canonical!r} cannot be loaded (see its problems): "
+                           "no variant can link to its canonical page",
+                           SourcePos(cfg.file, None, "site.canonical_channel"))
+        return loaded, keys_only
+
+    def _plan_work(self, plan: Plan, fps: Fingerprints, snapshot: Snapshot,
+                   combine: Callable[[Mapping[str, str]], str]) -> tuple[list[PlannedOutput], set[str], dict[str, str]]:
+        """Which outputs to render (a document's outputs in a channel together), which to keep, and why."""
+        from contentpipe.engine.writing import output_path
+
+        out_dir = self.config.out_dir
+        why: dict[str, str] = {}
+        units: dict[tuple[str, str], list[PlannedOutput]] = defaultdict(list)
+        stale_units: set[tuple[str, str]] = set()
+        for out in plan.outputs:
+            path = output_path(out)
+            unit = (out.channel.name, str(out.doc.path) if out.doc else path)
+            units[unit].append(out)
+            old = snapshot.outputs.get(path)
+            parts = fps.parts(out, bool(old and old.problems))
+            if old is None or not old.fp:
+                why[path] = "new output"
+            elif parts is None:
+                why[path] = "its templates are not known yet"
+            elif combine(parts) != old.fp:
+                changed = sorted(k for k in parts.keys() | old.parts.keys() if parts.get(k) != old.parts.get(k))
+                why[path] = "changed: " + ", ".join(changed)
+            elif _stat(out_dir / path) != Stat(old.size, old.mtime_ns):
+                why[path] = "its file changed on disk"
+            else:
+                continue
+            stale_units.add(unit)
+        todo = [o for unit in sorted(stale_units) for o in units[unit]]
+        for out in todo:
+            why.setdefault(output_path(out), "rendered with its document")
+        render = {output_path(o) for o in todo}
+        kept = {output_path(o) for o in plan.outputs} - render
+        return todo, kept, why
+
+    @staticmethod
+    def _template_rows(plan: Plan, rendered: list[Rendered],
+                       snapshot: Snapshot) -> dict[tuple[str, str], TemplateRow]:
+        """Per template, what its renders loaded and read: this build's, plus the last one's for outputs kept."""
+        names: dict[tuple[str, str], set[str]] = defaultdict(set)
+        fields: dict[tuple[str, str], set[str]] = defaultdict(set)
+        renders: dict[tuple[str, str], int] = defaultdict(int)
+        for r in rendered:
+            key = (r.out.channel.name, r.out.rule.template or "")
+            names[key] |= r.templates
+            fields[key] |= r.fields
+            renders[key] += 1
+        uses: dict[tuple[str, str], int] = defaultdict(int)
+        for out in plan.outputs:
+            uses[(out.channel.name, out.rule.template or "")] += 1
+        rows: dict[tuple[str, str], TemplateRow] = {}
+        for key in uses.keys() | snapshot.templates.keys():
+            old = snapshot.templates.get(key)
+            if key not in uses:
+                continue  # no output uses it any more
+            if renders.get(key, 0) < uses[key] and old is not None:  # some outputs kept what they read before
+                names[key] |= set(old.names)
+                fields[key] |= set(old.fields)
+            if key in names or old is not None:
+                rows[key] = TemplateRow(tuple(sorted(names[key])), tuple(sorted(fields[key])))
+        return rows
+
+    def _output_rows(self, plan: Plan, fps: Fingerprints, combine: Callable[[Mapping[str, str]], str],
+                     records: Iterable[Any], rendered: list[Rendered], snapshot: Snapshot, kept: set[str],
+                     why: Mapping[str, str]) -> dict[str, OutputRow]:
+        """A row for every file now in the output folder, its fingerprint made with this build's records."""
+        from contentpipe import urls
+        from contentpipe.engine.writing import output_path
+
+        out_dir = self.config.out_dir
+        planned = {output_path(o): o for o in plan.outputs}
+        fresh = {output_path(r.out): r for r in rendered}
+        rows: dict[str, OutputRow] = {}
+        for record in records:
+            st = _stat(out_dir / record.path)
+            if st is None:
+                continue
+            out = planned.get(record.path)
+            problems: tuple[Any, ...] = ()
+            if record.path in fresh:
+                problems = tuple(problem_to_state(p) for p in fresh[record.path].problems)
+            elif record.path in kept:
+                problems = snapshot.outputs[record.path].problems
+            parts = fps.parts(out, bool(problems)) if out is not None else None
+            rows[record.path] = OutputRow(st.size, st.mtime_ns, combine(parts) if parts else "", parts or {},
+                                          record.to_json(), problems,
+                                          why.get(record.path, "kept: nothing it depends on changed"))
+        for path, r in fresh.items():  # not written (a template error, an email lint): its problems stay known
+            if path not in rows:
+                rows[path] = OutputRow(-1, -1, "", {}, {}, tuple(problem_to_state(p) for p in r.problems),
+                                       "rendering failed")
+        manifest = _stat(out_dir / urls.MANIFEST_NAME)
+        if manifest is not None:
+            rows[urls.MANIFEST_NAME] = OutputRow(manifest.size, manifest.mtime_ns, "", {}, {}, (), "every build")
+        return rows
+
+
+def build_clean_copy(config: ProjectConfig, into: Path, options: BuildOptions) -> BuildResult:
+    """A clean build of the same project into ``into``: no state, no caches but the rendition store."""
+    clean = replace(config, out_dir=into / "out", cache_dir=into / "cache")
+    clean.cache_dir.mkdir(parents=True, exist_ok=True)
+    store = config.cache_dir / "renditions"
+    if store.is_dir():  # renditions are content-addressed and checked by hash: sharing them is safe
+        (clean.cache_dir / "renditions").symlink_to(store)
+    return Engine(clean).build(options)

@@ -1,0 +1,81 @@
+"""What a build returns: its problems, its counts, its manifest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contentpipe import urls
+from contentpipe.errors import Problem
+from contentpipe.manifest import Manifest
+
+
+@dataclass
+class ChannelStats:
+    outputs: int = 0
+    written: int = 0
+    unchanged: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class BuildResult:
+    project: Path
+    out_dir: Path
+    problems: list[Problem]
+    channels: dict[str, ChannelStats] = field(default_factory=dict)
+    documents: int = 0
+    drafts_skipped: int = 0
+    renditions: int = 0
+    renditions_encoded: int = 0
+    written: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    rendered: int = 0  # outputs rendered by this build
+    kept: int = 0  # outputs whose dependencies had not changed: not rendered again
+    rendered_paths: tuple[str, ...] = ()  # which outputs were rendered (paths in the output folder)
+    seconds: float = 0.0
+    wrote_outputs: bool = True
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    _manifest: Manifest | None = None
+
+    @property
+    def manifest(self) -> Manifest | None:
+        """The build's manifest (read from the output folder when the build found nothing to do)."""
+        if self._manifest is None and self.wrote_outputs:
+            self._manifest = Manifest.read(self.out_dir / urls.MANIFEST_NAME)
+        return self._manifest
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> dict[str, Any]:
+        """The machine-readable summary printed by ``build --json``."""
+        return {
+            "ok": self.ok,
+            "project": str(self.project),
+            "out_dir": str(self.out_dir),
+            "documents": self.documents,
+            "drafts_skipped": self.drafts_skipped,
+            "channels": {name: vars(stats) for name, stats in sorted(self.channels.items())},
+            "renditions": {"total": self.renditions, "encoded": self.renditions_encoded,
+                           "cached": self.renditions - self.renditions_encoded},
+            "outputs": {"rendered": self.rendered, "kept": self.kept},
+            "files": {"written": self.written, "unchanged": self.unchanged, "removed": self.removed},
+            "wrote_outputs": self.wrote_outputs,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "problems": [p.to_json(self.project) for p in self.problems],
+            "seconds": round(self.seconds, 3),
+            "timings": self.timings,
+        }

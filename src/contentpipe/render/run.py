@@ -1,0 +1,89 @@
+"""The render stage: planned outputs -> bytes, each with the problems and dependencies of its render.
+
+Every output is rendered with a fresh problem list, so its problems belong to
+it (a build that keeps the output keeps its problems too), and with the
+template environment noting every template name loaded and the context noting
+which fields of list items the template read: what the dependency graph needs
+to know what a later change can affect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from contentpipe.errors import ContentpipeError, Problem, Problems
+from contentpipe.load.masters import Masters
+from contentpipe.plan import Plan, PlannedOutput
+from contentpipe.render.bodycache import BodyCache
+from contentpipe.render.context import ContextBuilder
+from contentpipe.render.outputs import assemble_message, finish
+from contentpipe.render.templates import Templates
+
+Progress = Callable[[str, int, int], None]
+MACROS = "_macros.html"  # bodies draw their images with it, whichever output asks first
+
+
+@dataclass(frozen=True)
+class Rendered:
+    out: PlannedOutput
+    data: bytes | None  # None: not written (its problems say why)
+    problems: tuple[Problem, ...]
+    templates: frozenset[str]  # template names loaded while rendering it
+    fields: frozenset[str]  # fields of list items its template read ("*": all of them)
+
+
+def render_outputs(plan: Plan, masters: Masters, outputs: Sequence[PlannedOutput], body_cache: BodyCache,
+                   progress: Progress | None = None) -> list[Rendered]:
+    """Render ``outputs`` (a document's .eml after its parts, which must be among them)."""
+    rendered: list[Rendered] = []
+    by_doc: dict[tuple[str, str, Path], bytes] = {}  # (channel, kind, document) -> bytes, for .eml parts
+    messages: list[PlannedOutput] = []
+    builders: dict[str, tuple[Templates, ContextBuilder]] = {}
+    total = len(outputs)
+    # a document's outputs in every channel together: its parsed tokens are still in memory
+    ordered = sorted(outputs, key=lambda o: (o.doc is None, str(o.doc.path) if o.doc else "", o.channel.name,
+                                             o.key))
+    for i, out in enumerate(ordered, 1):
+        if progress and (i % 25 == 0 or i == total):
+            progress("pages", i, total)
+        if out.rule.format == "eml":
+            messages.append(out)
+            continue
+        name = out.channel.name
+        if name not in builders:
+            templates = Templates(out.channel)
+            builders[name] = (templates, ContextBuilder(plan, out.channel, templates, masters, Problems(),
+                                                        body_cache))
+        templates, builder = builders[name]
+        problems = Problems()
+        builder.problems = problems
+        recording = hasattr(builder, "reads")
+        reads: set[str] = set()
+        if recording:
+            builder.reads = reads if out.rule.per in ("locale", "tag", "site") else None
+        templates.env.loaded = loaded = {out.rule.template} if out.rule.template else set()
+        if any((d / MACROS).is_file() for d in templates.dirs):
+            loaded.add(MACROS)
+        data: bytes | None = None
+        try:
+            data = finish(out, templates.render(out.rule.template, builder.for_output(out)), problems)
+        except ContentpipeError as err:
+            problems.add(err.problem)
+        finally:
+            templates.env.loaded = None
+            if recording:
+                builder.reads = None
+        if data is not None and out.doc is not None:
+            by_doc[(name, out.rule.kind, out.doc.path)] = data
+        fields = frozenset(reads) if recording else frozenset({"*"})
+        rendered.append(Rendered(out, data, tuple(problems), frozenset(loaded), fields))
+    for out in messages:
+        problems = Problems()
+        builder = builders[out.channel.name][1] if out.channel.name in builders else None
+        if builder is not None:
+            builder.problems = problems
+        data = assemble_message(out, by_doc, builder, problems, body_cache, plan.site.base_url)
+        rendered.append(Rendered(out, data, tuple(problems), frozenset(), frozenset()))
+    return rendered
