@@ -62,6 +62,10 @@ def problem_from_state(d: Mapping[str, Any]) -> Problem:
                    d.get("severity", "error"), str(d.get("hint", "")))
 
 
+def _problems_json(problems: Iterable[Problem]) -> str:
+    return json.dumps([problem_to_state(p) for p in problems], ensure_ascii=False)
+
+
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
     """Every problem once, in one order whatever was rebuilt: by file, line, key, then message."""
     return sorted(set(problems), key=lambda p: (str(p.where.path), p.where.line or 0, p.where.key or "",
@@ -136,7 +140,8 @@ class Engine:
         meta = snapshot.meta
         counts = json.loads(meta.get("counts", "{}"))
         problems = [problem_from_state(p) for p in json.loads(meta.get("problems", "[]"))]
-        problems += [problem_from_state(p) for row in snapshot.outputs.values() for p in row.problems]
+        problems += [problem_from_state(p) for row in snapshot.outputs.values() if row.problems_json != "[]"
+                     for p in row.problems]
         channels = {name: ChannelStats(s["outputs"], 0, s["outputs"], s["bytes"])
                     for name, s in counts.get("channels", {}).items()}
         files = sum(row.size >= 0 for row in snapshot.outputs.values())
@@ -209,8 +214,8 @@ class Engine:
 
         write_problems = Problems()
         staged = write_outputs(cfg, plan, built, {output_path(r.out): r.data for r in rendered if r.data is not None},
-                               {p: (str(snapshot.outputs[p].record["sha256"]), int(snapshot.outputs[p].record["size"]))
-                                for p in kept}, made, write_problems)
+                               {p: (snapshot.outputs[p].sha256, snapshot.outputs[p].size) for p in kept}, made,
+                               write_problems)
         final = sort_problems([*before_write, *write_problems])
         written = write_manifest(cfg, staged, final)
         lap("write")
@@ -268,7 +273,7 @@ class Engine:
             unit = (out.channel.name, str(out.doc.path) if out.doc else path)
             units[unit].append(out)
             old = snapshot.outputs.get(path)
-            parts = fps.parts(out, bool(old and old.problems))
+            parts = fps.parts(out, bool(old and old.problems_json != "[]"))
             if old is None or not old.fp:
                 why[path] = "new output"
             elif parts is None:
@@ -331,22 +336,21 @@ class Engine:
             if st is None:
                 continue
             out = planned.get(record.path)
-            problems: tuple[Any, ...] = ()
+            problems = "[]"
             if record.path in fresh:
-                problems = tuple(problem_to_state(p) for p in fresh[record.path].problems)
+                problems = _problems_json(fresh[record.path].problems)
             elif record.path in kept:
-                problems = snapshot.outputs[record.path].problems
-            parts = fps.parts(out, bool(problems)) if out is not None else None
-            rows[record.path] = OutputRow(st.size, st.mtime_ns, combine(parts) if parts else "", parts or {},
-                                          record.to_json(), problems,
-                                          why.get(record.path, "kept: nothing it depends on changed"))
+                problems = snapshot.outputs[record.path].problems_json
+            parts = fps.parts(out, problems != "[]") if out is not None else None
+            rows[record.path] = OutputRow(st.size, st.mtime_ns, record.sha256, record.key,
+                                          combine(parts) if parts else "", json.dumps(parts or {}, sort_keys=True),
+                                          problems, why.get(record.path, "kept: nothing it depends on changed"))
         for path, r in fresh.items():  # not written (a template error, an email lint): its problems stay known
             if path not in rows:
-                rows[path] = OutputRow(-1, -1, "", {}, {}, tuple(problem_to_state(p) for p in r.problems),
-                                       "rendering failed")
+                rows[path] = OutputRow(-1, -1, "", r.out.key, "", "{}", _problems_json(r.problems), "rendering failed")
         manifest = _stat(out_dir / urls.MANIFEST_NAME)
         if manifest is not None:
-            rows[urls.MANIFEST_NAME] = OutputRow(manifest.size, manifest.mtime_ns, "", {}, {}, (), "every build")
+            rows[urls.MANIFEST_NAME] = OutputRow(manifest.size, manifest.mtime_ns, "", "", "", why="every build")
         return rows
 
 

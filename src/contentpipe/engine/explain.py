@@ -23,7 +23,7 @@ def find_output(snapshot: Snapshot, out_dir: Path, target: str) -> str | None:
             return c
     by_key: dict[str, str] = {}
     for path, row in snapshot.outputs.items():
-        key = str(row.record.get("key", ""))
+        key = row.key
         if key:
             by_key.setdefault(key, path)
     wanted = target.lstrip("/")
@@ -49,7 +49,7 @@ def explain(engine: Engine, target: str, options: BuildOptions | None = None) ->
     if path is None:
         return False, [f"{target}: no such output in the last build into {cfg.out_dir}"]
     row = snapshot.outputs[path]
-    lines = [f"{path}", f"  published at: {row.record.get('key', '')}", f"  last build: {row.why}"]
+    lines = [f"{path}", f"  published at: {row.key}", f"  last build: {row.why}"]
     problems = Problems()
     loaded, keys_only = engine._channels(options, problems)
     masters = load_masters(cfg, problems, options.drafts)

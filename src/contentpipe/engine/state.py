@@ -14,20 +14,20 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS inputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
                                    sha256 TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-                                    fp TEXT NOT NULL, parts TEXT NOT NULL, record TEXT NOT NULL,
-                                    problems TEXT NOT NULL, why TEXT NOT NULL);
+                                    sha256 TEXT NOT NULL, key TEXT NOT NULL, fp TEXT NOT NULL,
+                                    parts TEXT NOT NULL, problems TEXT NOT NULL, why TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS templates (channel TEXT NOT NULL, name TEXT NOT NULL, names TEXT NOT NULL,
                                       fields TEXT NOT NULL, PRIMARY KEY (channel, name));
 """
@@ -42,15 +42,32 @@ class InputRow:
 
 @dataclass(frozen=True, slots=True)
 class OutputRow:
-    """One file of the last build: where it stands on disk, and what it was made from."""
+    """One file of the last build: where it stands on disk, and what it was made from.
 
-    size: int
+    ``parts`` and ``problems`` stay JSON text until asked for: a build reads
+    every row, and most are only compared by ``fp`` and by size and mtime.
+    """
+
+    size: int  # -1: no file (its render failed; its problems are still known)
     mtime_ns: int
-    fp: str  # hash of ``parts``; "" for files that are copied or made every build (static, renditions)
-    parts: Mapping[str, str]  # component -> hash: what `explain` compares
-    record: Mapping[str, Any]  # its manifest record
-    problems: tuple[Mapping[str, Any], ...]  # raised while rendering it
-    why: str  # why the last build rendered or kept it
+    sha256: str
+    key: str  # published key
+    fp: str  # hash of ``parts``; "" for files copied or made by every build (static, renditions)
+    parts_json: str = "{}"  # component -> hash: what `explain` and the build's reasons compare
+    problems_json: str = "[]"  # raised while rendering it
+    why: str = ""  # why the last build rendered or kept it
+
+    @property
+    def parts(self) -> dict[str, str]:
+        value: dict[str, str] = json.loads(self.parts_json)
+        return value
+
+    @property
+    def problems(self) -> list[dict[str, Any]]:
+        if self.problems_json == "[]":
+            return []
+        value: list[dict[str, Any]] = json.loads(self.problems_json)
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +116,7 @@ def read_state(path: Path) -> Snapshot:
             if meta.get("schema") != str(SCHEMA_VERSION):
                 return Snapshot.empty()
             inputs = {p: InputRow(s, m, h) for p, s, m, h in db.execute("SELECT * FROM inputs")}
-            outputs = {p: OutputRow(s, m, fp, json.loads(parts), json.loads(record), tuple(json.loads(probs)), why)
-                       for p, s, m, fp, parts, record, probs, why in db.execute("SELECT * FROM outputs")}
+            outputs = {row[0]: OutputRow(*row[1:]) for row in db.execute("SELECT * FROM outputs")}
             templates = {(c, n): TemplateRow(tuple(json.loads(names)), tuple(json.loads(fields)))
                          for c, n, names, fields in db.execute("SELECT * FROM templates")}
         finally:
@@ -121,7 +137,9 @@ def write_state(path: Path, meta: Mapping[str, str], inputs: Mapping[str, InputR
         db.executemany("INSERT INTO meta VALUES (?, ?)", [*meta.items(), ("schema", str(SCHEMA_VERSION))])
         db.executemany("INSERT INTO inputs VALUES (?, ?, ?, ?)",
                        ((p, r.size, r.mtime_ns, r.sha256) for p, r in inputs.items()))
-        db.executemany("INSERT INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _output_rows(outputs.items()))
+        db.executemany("INSERT INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       ((p, r.size, r.mtime_ns, r.sha256, r.key, r.fp, r.parts_json, r.problems_json, r.why)
+                        for p, r in outputs.items()))
         db.executemany("INSERT INTO templates VALUES (?, ?, ?, ?)",
                        ((c, n, json.dumps(list(r.names)), json.dumps(list(r.fields)))
                         for (c, n), r in templates.items()))
@@ -132,10 +150,3 @@ def write_state(path: Path, meta: Mapping[str, str], inputs: Mapping[str, InputR
         raise
     finally:
         db.close()
-
-
-def _output_rows(items: Iterable[tuple[str, OutputRow]]) -> Iterable[tuple[Any, ...]]:
-    for p, r in items:
-        yield (p, r.size, r.mtime_ns, r.fp, json.dumps(dict(r.parts), sort_keys=True),
-               json.dumps(dict(r.record), sort_keys=True, ensure_ascii=False),
-               json.dumps([dict(x) for x in r.problems], ensure_ascii=False), r.why)
