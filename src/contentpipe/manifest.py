@@ -7,7 +7,7 @@ the same bytes; ``publish`` reads it to know what to send and with which headers
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +31,14 @@ class OutputRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["sources"] = list(self.sources)
-        if not self.extra:
-            del data["extra"]
-        if self.document is None:
-            del data["document"]
+        data: dict[str, Any] = {  # by hand: dataclasses.asdict deep-copies, 19,000 times a build
+            "path": self.path, "key": self.key, "channel": self.channel, "kind": self.kind, "sha256": self.sha256,
+            "size": self.size, "content_type": self.content_type, "cache_policy": self.cache_policy,
+            "cache_control": self.cache_control, "sources": list(self.sources), "locale": self.locale}
+        if self.document is not None:
+            data["document"] = self.document
+        if self.extra:
+            data["extra"] = dict(self.extra)
         return data
 
 

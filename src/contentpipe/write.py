@@ -47,8 +47,13 @@ class Writer:
         return target
 
     def claim(self, rel: str, origin: str) -> None:
-        """Count a file this build keeps as it is (the engine knows it is current): claimed, not rewritten."""
-        self._target(rel, origin)
+        """Count a file this build keeps as it is (the engine knows it is current): claimed, not rewritten.
+
+        Its path was checked to stay inside the folder when it was written.
+        """
+        first = self.claimed.setdefault(rel, origin)
+        if first != origin:
+            raise ContentpipeError(f"{rel!r} is also produced by {first}", SourcePos(Path(origin)))
         self.unchanged += 1
 
     def write(self, rel: str, data: bytes, origin: str) -> bool:

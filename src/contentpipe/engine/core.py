@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections import defaultdict
@@ -79,6 +80,20 @@ def _mtime(path: str) -> int:
         return -1
 
 
+def outputs_in_place(out_dir: str, outputs: Mapping[str, OutputRow]) -> bool:
+    """Every file of the last build still has the size and mtime it was left with (none is back)."""
+    for path, row in outputs.items():
+        try:
+            st = os.stat(f"{out_dir}/{path}")  # noqa: PTH116 - 19,000 Path objects cost more than the stats
+        except OSError:
+            if row.size >= 0:
+                return False
+            continue
+        if row.size < 0 or st.st_size != row.size or st.st_mtime_ns != row.mtime_ns:
+            return False
+    return True
+
+
 def _stat(path: Path) -> Stat | None:
     try:
         st = path.stat()
@@ -132,9 +147,7 @@ class Engine:
             return False
         if not unchanged(stats, snapshot.inputs):
             return False
-        out = self.config.out_dir
-        return all(_stat(out / path) == (Stat(row.size, row.mtime_ns) if row.size >= 0 else None)
-                   for path, row in snapshot.outputs.items())
+        return outputs_in_place(str(self.config.out_dir), snapshot.outputs)
 
     def _kept_result(self, snapshot: Snapshot, started: float) -> BuildResult:
         meta = snapshot.meta
@@ -222,7 +235,7 @@ class Engine:
 
         templates = self._template_rows(plan, rendered, snapshot)
         fps = Fingerprints(plan, masters, Inputs(files, templates, engine_fp))  # with this build's records
-        rows = self._output_rows(plan, fps, combine, written.records, rendered, snapshot, kept, why)
+        rows = self._output_rows(plan, fps, combine, written.records, rendered, snapshot, kept, why, templates)
         counts = {"documents": len(masters.documents), "drafts_skipped": masters.drafts_skipped,
                   "renditions": len(plan.renditions), "outputs": len(rendered) + len(kept),
                   "channels": {n: {"outputs": s.outputs, "bytes": s.bytes} for n, s in written.channels.items()}}
@@ -322,7 +335,7 @@ class Engine:
 
     def _output_rows(self, plan: Plan, fps: Fingerprints, combine: Callable[[Mapping[str, str]], str],
                      records: Iterable[Any], rendered: list[Rendered], snapshot: Snapshot, kept: set[str],
-                     why: Mapping[str, str]) -> dict[str, OutputRow]:
+                     why: Mapping[str, str], templates: Mapping[tuple[str, str], TemplateRow]) -> dict[str, OutputRow]:
         """A row for every file now in the output folder, its fingerprint made with this build's records."""
         from contentpipe import urls
         from contentpipe.engine.writing import output_path
@@ -341,10 +354,17 @@ class Engine:
                 problems = _problems_json(fresh[record.path].problems)
             elif record.path in kept:
                 problems = snapshot.outputs[record.path].problems_json
+            old = snapshot.outputs.get(record.path)
+            reason = why.get(record.path, "kept: nothing it depends on changed")
+            if record.path in kept and old is not None and out is not None and \
+                    templates.get(key := (out.channel.name, out.rule.template or "")) == snapshot.templates.get(key):
+                rows[record.path] = OutputRow(st.size, st.mtime_ns, record.sha256, record.key, old.fp,
+                                              old.parts_json, problems, reason)  # its fingerprint stands
+                continue
             parts = fps.parts(out, problems != "[]") if out is not None else None
             rows[record.path] = OutputRow(st.size, st.mtime_ns, record.sha256, record.key,
                                           combine(parts) if parts else "", json.dumps(parts or {}, sort_keys=True),
-                                          problems, why.get(record.path, "kept: nothing it depends on changed"))
+                                          problems, reason)
         for path, r in fresh.items():  # not written (a template error, an email lint): its problems stay known
             if path not in rows:
                 rows[path] = OutputRow(-1, -1, "", r.out.key, "", "{}", _problems_json(r.problems), "rendering failed")

@@ -75,6 +75,7 @@ class Fingerprints:
         self.canonical = plan.site.canonical_channel
         self._docs = masters.by_path()
         self._memo: dict[tuple[Any, ...], str] = {}
+        self._targets: dict[tuple[Any, ...], tuple[tuple[str, Path], ...]] = {}
 
     def _once(self, key: tuple[Any, ...], make: Any) -> str:
         value = self._memo.get(key)
@@ -112,8 +113,9 @@ class Fingerprints:
     def meta(self, channel: Channel, doc: Document) -> str:
         """What a list shows of a document: its front matter and first paragraph, not its whole body."""
         def make() -> str:
-            first = self.masters.parsed.facts(doc, channel.rules.markdown).first_paragraph
-            return h([(f.name, repr(getattr(doc, f.name))) for f in fields(doc) if f.name not in _NOT_META], first)
+            own = self._once(("front", doc.path), lambda: h(
+                [(f.name, repr(getattr(doc, f.name))) for f in fields(doc) if f.name not in _NOT_META]))
+            return h(own, self.masters.parsed.facts(doc, channel.rules.markdown).first_paragraph)
 
         return self._once(("meta", channel.name, doc.path), make)
 
@@ -139,24 +141,30 @@ class Fingerprints:
 
         return self._once(("images", channel, doc.path), make)
 
+    def _link_targets(self, ch: Channel, doc: Document) -> tuple[tuple[str, Path], ...]:
+        """(as written, resolved path) of each link of the body to a document."""
+        key = ("targets", doc.sha256, ch.rules.markdown, doc.path)
+        found = self._targets.get(key)
+        if found is None:
+            from contentpipe.load.documents import resolve_ref
+            from contentpipe.load.masters import document_target
+
+            pairs = []
+            for ref in self.masters.parsed.facts(doc, ch.rules.markdown).refs:
+                target = document_target(ref.target) if ref.kind == "link" else None
+                if target is not None:
+                    pairs.append((ref.target, resolve_ref(doc.path.parent, target)))
+            found = self._targets[key] = tuple(pairs)
+        return found
+
     def links(self, ch: Channel, doc: Document) -> str:
         """Where the body's links to other documents lead from this channel (or that they lead nowhere)."""
         channel = ch.name
 
         def make() -> str:
-            from contentpipe.load.documents import resolve_ref
-            from contentpipe.load.masters import document_target
-
             p = self.plan
-            found = []
-            for ref in self.masters.parsed.facts(doc, ch.rules.markdown).refs:
-                target = document_target(ref.target) if ref.kind == "link" else None
-                if target is None:
-                    continue
-                path = resolve_ref(doc.path.parent, target)
-                found.append((ref.target, str(path), path in self._docs, p.doc_keys.get((channel, path)),
-                              p.doc_keys.get((self.canonical, path))))
-            return h(found)
+            return h([(written, str(path), path in self._docs, p.doc_keys.get((channel, path)),
+                       p.doc_keys.get((self.canonical, path))) for written, path in self._link_targets(ch, doc)])
 
         return self._once(("links", channel, doc.path), make)
 

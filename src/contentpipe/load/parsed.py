@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from markdown_it.token import Token
@@ -30,6 +31,7 @@ class Facts:
     first_paragraph: str
 
 
+@lru_cache(maxsize=256)
 def rules_key(rules: MarkdownRules) -> str:
     return hashlib.sha256(repr(rules).encode()).hexdigest()[:16]
 
@@ -42,6 +44,7 @@ class ParsedBodies:
         self._tokens: dict[tuple[Path, MarkdownRules], list[Token]] = {}
         self._stored: dict[str, list[object]] = load_json(cache_file, FACTS_VERSION) if cache_file else {}
         self._used: dict[str, list[object]] = {}
+        self._facts: dict[str, Facts] = {}
 
     def tokens(self, doc: Document, rules: MarkdownRules) -> list[Token]:
         """Parsed tokens; only the last few are kept (a token stream weighs ~100x its text)."""
@@ -56,6 +59,9 @@ class ParsedBodies:
 
     def facts(self, doc: Document, rules: MarkdownRules) -> Facts:
         key = f"{doc.sha256}:{rules_key(rules)}"
+        made = self._facts.get(key)
+        if made is not None:
+            return made
         entry = self._used.get(key) or self._stored.get(key)
         if entry is None:
             tokens = self.tokens(doc, rules)
@@ -63,7 +69,9 @@ class ParsedBodies:
             entry = [refs, markdown.first_paragraph_text(tokens)]
         self._used[key] = entry
         refs_raw, first = entry
-        return Facts(tuple(markdown.Ref(str(k), str(t), int(n)) for k, t, n in refs_raw), str(first))  # type: ignore[union-attr]
+        made = self._facts[key] = Facts(tuple(markdown.Ref(str(k), str(t), int(n)) for k, t, n in refs_raw),  # type: ignore[union-attr]
+                                        str(first))
+        return made
 
     def save(self) -> None:
         """Keep the facts of this build's documents (old entries drop out)."""
