@@ -38,14 +38,16 @@ once, then N body edits, N tag changes and N summary edits with `build()` after 
 rank) in ms. RSS: ru_maxrss and VmRSS/VmHWM of that process after the first build and at the end, and the
 peak of its process tree sampled every 20 ms (common.PeakRss).
 
-Every edited file is copied to WORKDIR/pristine/ first and restored at the end (also after a failure, and
-at the start of the next run if a run was killed); dist/ is left as the last build wrote it, which the next
-run's warm-up build brings back in line. Medians of --runs rounds; targets are shown beside each figure and
-never asserted. Prints machine info and Markdown tables on stdout, progress on stderr; raw results to
---json-out (default WORKDIR/incremental-results.json).
+The default WORKDIR is <tmp>/contentpipe-bench-incremental, not the other benchmarks' folder: this one edits
+its corpus and needs the --clean one. Every edited file is copied to WORKDIR/pristine/ first and restored at
+the end (also after a failure, and at the start of the next run if a run was killed); dist/ is left as the
+last build wrote it, which the next run's warm-up build brings back in line. Medians of --runs rounds;
+targets are shown beside each figure and never asserted. Prints machine info and Markdown tables on stdout,
+progress on stderr; raw results to --json-out (default WORKDIR/incremental-results.json).
 
 Usage: python bench/bench_incremental.py [--workdir DIR] [--articles 1000] [--images 100] [--runs 5]
-       [--edits 20] [--only SCENARIO ...] [--no-hugo] [--full-arg ARG ...] [--json-out FILE]
+       [--edits 20] [--only SCENARIO ...] [--no-hugo] [--full-arg ARG ...] [--api-budget S] [--json-out FILE]
+Quick check of the harness: --articles 150 --images 20 --runs 2 --edits 5 (its own --workdir).
 """
 
 from __future__ import annotations
