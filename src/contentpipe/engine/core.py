@@ -46,11 +46,12 @@ class BuildOptions:
     channels: tuple[str, ...] | None = None
     drafts: bool | None = None
     all_or_nothing: bool = False
+    full: bool = False  # render every output, whatever the state says (the state is still written)
 
     def key(self) -> str:
         from contentpipe import __version__
 
-        return json.dumps([STATE_FORMAT, __version__, self.channels, self.drafts, self.all_or_nothing])
+        return json.dumps([STATE_FORMAT, __version__, self.channels, self.drafts, self.all_or_nothing])  # not full
 
 
 def problem_to_state(p: Problem) -> dict[str, Any]:
@@ -118,7 +119,9 @@ class Engine:
         snapshot = read_state(self.state_path)
         pack_roots = self._pack_roots(snapshot)
         stats = stat_inputs(self.config.file, [self.config.root / ASSETS_DIR, *pack_roots])
-        if self._nothing_changed(snapshot, options, pack_roots, stats):
+        if options.full:
+            snapshot = Snapshot(snapshot.meta, snapshot.inputs, {}, {})  # known hashes, no known outputs
+        elif self._nothing_changed(snapshot, options, pack_roots, stats):
             return self._kept_result(snapshot, started)
         return self._build(snapshot, options, stats, pack_roots, started, progress)
 
