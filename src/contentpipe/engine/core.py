@@ -11,6 +11,7 @@ file is in place.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -74,6 +75,18 @@ def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
                                                 p.severity, p.message, p.hint))
 
 
+def code_stamp() -> str:
+    """contentpipe's own code by size and mtime: an upgrade, or an edit of a checkout, is a change."""
+    package = Path(__file__).resolve().parents[1]
+    found = []
+    for folder, _, names in os.walk(package):
+        for name in names:
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(folder, name))  # noqa: PTH116, PTH118 - 60 files, every build
+                found.append(f"{folder}/{name}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(sorted(found)).encode()).hexdigest()[:24]
+
+
 def _mtime(path: str) -> int:
     try:
         return Path(path).stat().st_mtime_ns
@@ -111,6 +124,7 @@ class Engine:
         self.config_problems = tuple(config_problems)
         self.state_path = state_file(config.cache_dir, config.out_dir)
         self._path_env = ("", "[]")
+        self._code = code_stamp()
 
     # ----- the build -------------------------------------------------------------
 
@@ -147,6 +161,8 @@ class Engine:
                          stats: Mapping[str, Stat]) -> bool:
         meta = snapshot.meta
         if meta.get("options") != options.key() or meta.get("packs") != json.dumps([str(p) for p in pack_roots]):
+            return False
+        if meta.get("code") != self._code:
             return False
         if not unchanged(stats, snapshot.inputs):
             return False
@@ -203,7 +219,7 @@ class Engine:
             plan = plan_build(cfg.site, loaded, masters, problems, keys_only)
         lap("renditions")
 
-        engine_fp = engine_fingerprint(cfg.site, available_formats(), [BODY_VERSION])
+        engine_fp = engine_fingerprint(cfg.site, available_formats(), [BODY_VERSION, self._code])
         fps = Fingerprints(plan, masters, Inputs(files, snapshot.templates, engine_fp))
         todo, kept, why = self._plan_work(plan, fps, snapshot, combine)
         body_cache = BodyCache(cfg.cache_dir / "bodies")
@@ -243,10 +259,10 @@ class Engine:
                   "renditions": len(plan.renditions), "outputs": len(rendered) + len(kept),
                   "channels": {n: {"outputs": s.outputs, "bytes": s.bytes} for n, s in written.channels.items()}}
         meta = {"options": options.key(), "packs": json.dumps([str(p) for p in pack_roots]),
-                "path_env": self._path_env[0], "plugin_packs": self._path_env[1],
+                "path_env": self._path_env[0], "plugin_packs": self._path_env[1], "code": self._code,
                 "problems": json.dumps([problem_to_state(p) for p in sort_problems([*problems, *write_problems])]),
                 "counts": json.dumps(counts), "project": str(cfg.root), "out_dir": str(cfg.out_dir)}
-        write_state(self.state_path, meta, files, rows, templates)
+        write_state(self.state_path, meta, files, rows, templates, None if options.full else snapshot)
         lap("state")
 
         result.problems = final

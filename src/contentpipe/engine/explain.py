@@ -62,7 +62,7 @@ def explain(engine: Engine, target: str, options: BuildOptions | None = None) ->
     stats = stat_inputs(cfg.file, [cfg.root / "assets", *engine._pack_roots()])
     files = hash_inputs(stats, snapshot.inputs)
     fps = Fingerprints(plan, masters, Inputs(files, snapshot.templates, engine_fingerprint(
-        cfg.site, available_formats(), [BODY_VERSION])))
+        cfg.site, available_formats(), [BODY_VERSION, engine._code])))
     lines += _dependencies(out, plan, snapshot, cfg.root, files, template_candidates)
     parts = fps.parts(out)
     lines.append("  now: " + _verdict(parts, row, combine))

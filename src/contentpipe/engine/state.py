@@ -127,22 +127,36 @@ def read_state(path: Path) -> Snapshot:
 
 
 def write_state(path: Path, meta: Mapping[str, str], inputs: Mapping[str, InputRow],
-                outputs: Mapping[str, OutputRow], templates: Mapping[tuple[str, str], TemplateRow]) -> None:
-    """Replace the state in one transaction; call only once every output named is in place."""
+                outputs: Mapping[str, OutputRow], templates: Mapping[tuple[str, str], TemplateRow],
+                previous: Snapshot | None = None) -> None:
+    """Commit the new state in one transaction; call only once every output named is in place.
+
+    With ``previous`` (what this build read), only the rows that differ are written.
+    """
+    base = previous if previous is not None and previous.meta.get("schema") == str(SCHEMA_VERSION) else None
     db = _connect(path)
     try:
         db.execute("BEGIN IMMEDIATE")
-        for table in ("meta", "inputs", "outputs", "templates"):
-            db.execute(f"DELETE FROM {table}")
-        db.executemany("INSERT INTO meta VALUES (?, ?)", [*meta.items(), ("schema", str(SCHEMA_VERSION))])
-        db.executemany("INSERT INTO inputs VALUES (?, ?, ?, ?)",
-                       ((p, r.size, r.mtime_ns, r.sha256) for p, r in inputs.items()))
-        db.executemany("INSERT INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       ((p, r.size, r.mtime_ns, r.sha256, r.key, r.fp, r.parts_json, r.problems_json, r.why)
-                        for p, r in outputs.items()))
-        db.executemany("INSERT INTO templates VALUES (?, ?, ?, ?)",
-                       ((c, n, json.dumps(list(r.names)), json.dumps(list(r.fields)))
-                        for (c, n), r in templates.items()))
+        if base is None:
+            for table in ("meta", "inputs", "outputs", "templates"):
+                db.execute(f"DELETE FROM {table}")
+            base = Snapshot.empty()
+        meta = {**meta, "schema": str(SCHEMA_VERSION)}
+        db.executemany("DELETE FROM meta WHERE key = ?", [(k,) for k in base.meta.keys() - meta.keys()])
+        db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                       [(k, v) for k, v in meta.items() if base.meta.get(k) != v])
+        db.executemany("DELETE FROM inputs WHERE path = ?", [(p,) for p in base.inputs.keys() - inputs.keys()])
+        db.executemany("INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?)",
+                       [(p, r.size, r.mtime_ns, r.sha256) for p, r in inputs.items() if base.inputs.get(p) != r])
+        db.executemany("DELETE FROM outputs WHERE path = ?", [(p,) for p in base.outputs.keys() - outputs.keys()])
+        db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       [(p, r.size, r.mtime_ns, r.sha256, r.key, r.fp, r.parts_json, r.problems_json, r.why)
+                        for p, r in outputs.items() if base.outputs.get(p) != r])
+        db.executemany("DELETE FROM templates WHERE channel = ? AND name = ?",
+                       list(base.templates.keys() - templates.keys()))
+        db.executemany("INSERT OR REPLACE INTO templates VALUES (?, ?, ?, ?)",
+                       [(c, n, json.dumps(list(r.names)), json.dumps(list(r.fields)))
+                        for (c, n), r in templates.items() if base.templates.get((c, n)) != r])
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:

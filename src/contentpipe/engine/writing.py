@@ -60,6 +60,7 @@ def write_outputs(cfg: ProjectConfig, plan: Plan, channels: Mapping[str, Channel
     root = cfg.root
     previous = Manifest.read(cfg.out_dir / urls.MANIFEST_NAME)
     writer = Writer(cfg.out_dir, {o.path: (o.sha256, o.size) for o in previous.outputs} if previous else {})
+    before = previous.by_path() if previous else {}
     records: list[OutputRecord] = []
     stats: dict[str, ChannelStats] = {}
     rel_memo: dict[Path, str] = {}
@@ -89,7 +90,11 @@ def write_outputs(cfg: ProjectConfig, plan: Plan, channels: Mapping[str, Channel
         s.bytes += size
         s.written += changed
         s.unchanged += not changed
-        records.append(_record(plan, out, path, sha, size, rel))
+        old = before.get(path) if path not in rendered else None
+        if old is not None and (old.sha256, old.size) == (sha, size):
+            records.append(old)  # kept: what it shows and comes from did not change, nor then its record
+        else:
+            records.append(_record(plan, out, path, sha, size, rel))
     records += _write_static(channels, writer, problems)
     records += write_site_files(plan.site_files, channels, made, writer, problems)
     records += _write_renditions(plan, channels, made, writer)
