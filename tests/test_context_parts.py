@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from conftest import article
+from contentpipe import Project
 from contentpipe.config.project import load_config
 from contentpipe.errors import Problems
 from contentpipe.load.masters import load_masters
@@ -126,3 +127,84 @@ def test_serialising_an_item_view_goes_through_items(make_project) -> None:  # t
         ctx.reads.clear()
         whole(item)
         assert "*" in ctx.reads, whole
+
+
+# ----- front matter is checked at load, not by whichever template reads it -------------------------
+
+WEB_ONLY = '[site]\nname = "T"\nbase_url = "https://t.example/"\n[channels]\nenabled = ["web"]\n'
+
+
+def test_email_front_matter_is_checked_at_load_whatever_the_channels(make_project) -> None:  # type: ignore[no-untyped-def]
+    root = make_project({
+        "assets/a/one.md": article("One", extra="email:\n  subject: 5\n  preheader: ' Look inside '\n  subjet: x\n"),
+        "assets/a/two.md": article("Two", extra="email: Subject line\n"),
+    }, config=WEB_ONLY)  # web never shows a subject or preheader
+    problems = Problems()
+    masters = load_masters(load_config(root, problems), problems)
+    found = sorted((p.where.path.name, p.where.line, p.where.key, p.message) for p in problems)
+    assert found == [
+        ("one.md", 5, "email.subject", "email.subject must be text, got 5; ignored"),
+        ("one.md", 7, "email.subjet", "email.subjet: unknown key (known: preheader, subject)"),
+        ("two.md", 4, "email", "email must be a table (subject, preheader); ignored"),
+    ]
+    one, two = sorted(masters.documents, key=lambda d: d.title)
+    assert (one.email_subject, one.email_preheader) == (None, "Look inside")
+    assert (two.email_subject, two.email_preheader) == (None, None)
+    result = Project.load(root).build()
+    assert sorted(p.message for p in result.warnings) == sorted(p[3] for p in found)
+
+
+def test_rendering_raises_no_front_matter_problems(make_project) -> None:  # type: ignore[no-untyped-def]
+    root = make_project({
+        "assets/a/one.md": article("One", extra="email:\n  subject: [not, text]\n  preheader: Soon\n  extra: 1\n"),
+    }, config=CONFIG.replace('["lists"]', '["email"]'))
+    ctx, templates, outputs = builder(root, "email")
+    shown = [o for o in outputs if o.rule.template]
+    assert {o.rule.kind for o in shown} == {"html", "text"}
+    for out in shown:
+        ctx.problems = Problems()
+        text = render(ctx, templates, out)
+        assert list(ctx.problems) == [], out.key
+        if out.rule.kind == "html":
+            assert "<title>One</title>" in text and ">Soon" in text
+    assert ctx.subject(outputs[0].doc) == "One"
+
+
+def test_a_bad_social_text_fails_only_the_posts_that_use_it(make_project) -> None:  # type: ignore[no-untyped-def]
+    social = 'social:\n  x: 5\n  mastodon: "  Mine, as written  "\n'
+    root = make_project({
+        "assets/a/ok.md": article("Fine"),
+        "assets/a/post.md": article("Post", extra=social),
+        "assets/a/table.md": article("Table", extra="social: [not, a, table]\n"),
+        "assets/a/text.md": article("Text", extra="social:\n  text: 7\n  bluesky: Own\n"),
+    }, config=WEB_ONLY.replace('["web"]', '["web", "social"]'))
+    result = Project.load(root).build()
+    found = sorted((p.where.path.name, p.where.line, p.where.key, p.message) for p in result.errors)
+    assert found == [
+        ("post.md", 5, "social.x", "social.x must be text, got 5"),
+        ("table.md", 4, "social", "social must be a table of network: text"),
+        ("text.md", 5, "social.text", "social.text must be text, got 7"),
+    ]
+    social_dir = result.out_dir / "social/a"
+    built = {p.parent.name + "/" + p.stem for p in social_dir.glob("*/*.json")}
+    networks = {"x", "bluesky", "mastodon", "threads", "linkedin", "facebook", "instagram"}
+    assert built == ({f"ok/{n}" for n in networks} | {f"post/{n}" for n in networks - {"x"}} | {"text/bluesky"})
+    mastodon = json.loads((social_dir / "post/mastodon.json").read_text(encoding="utf-8"))
+    assert mastodon["text"].startswith("Mine, as written\n") and mastodon["generated"] is False
+    assert json.loads((social_dir / "post/threads.json").read_text(encoding="utf-8"))["generated"] is True
+
+
+def test_the_plan_names_an_unknown_network_once_whichever_posts_render(make_project) -> None:  # type: ignore[no-untyped-def]
+    root = make_project({
+        "assets/a/post.md": article("Post", extra="social:\n  twiter: Typo\n  text: Fine\n"),
+    }, config=WEB_ONLY.replace('["web"]', '["web", "social"]'))
+    problems = Problems()
+    config = load_config(root, problems)
+    channels = load_channels(root, problems, ("web", "social"))
+    plan_build(config.site, channels, load_masters(config, problems), problems)
+    [warning] = list(problems)
+    assert (warning.where.path.name, warning.where.line, warning.where.key) == ("post.md", 5, "social.twiter")
+    assert warning.message == ("social.twiter: no such network here (known: bluesky, facebook, instagram, "
+                               "linkedin, mastodon, text, threads, x)")
+    result = Project.load(root).build()
+    assert [p.message for p in result.problems] == [warning.message]

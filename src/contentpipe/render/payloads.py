@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
@@ -22,27 +21,19 @@ class Payloads:
 
     def __init__(self, scope: Scope, report: Report, links: Links, views: Views) -> None:
         self.scope, self.report, self.links, self.views = scope, report, links, views
-        self._social_checked: set[Path] = set()
 
     def own_post_text(self, doc: Document, network: str) -> str | None:
-        """The editor's text for a network: front matter social.<network>, else social.text."""
-        section = doc.meta.get("social")
-        if section is None:
-            return None
-        if not isinstance(section, dict):
-            raise ContentpipeError("social must be a table of network: text", doc.pos("social"))
-        if doc.path not in self._social_checked:
-            self._social_checked.add(doc.path)
-            known = {*self.scope.rules.networks, "text"}
-            for key in sorted(set(section) - known, key=str):
-                self.report.warning(f"social.{key}: no such network here (known: {', '.join(sorted(known))})",
-                                    doc.pos(f"social.{key}"))
-        for key in (network, "text"):
-            value = section.get(key)
-            if value is not None:
-                if not isinstance(value, str):
-                    raise ContentpipeError(f"social.{key} must be text, got {value!r}", doc.pos(f"social.{key}"))
-                return value.strip()
+        """The editor's text for a network: front matter social.<network>, else social.text.
+
+        A text the loader found unusable fails the posts that would use it, each with its key.
+        """
+        if "social" in doc.social_errors:
+            raise ContentpipeError(doc.social_errors["social"], doc.pos("social"))
+        for name in (network, "text"):
+            if f"social.{name}" in doc.social_errors:
+                raise ContentpipeError(doc.social_errors[f"social.{name}"], doc.pos(f"social.{name}"))
+            if name in doc.social_texts:
+                return doc.social_texts[name]
         return None
 
     def post_view(self, doc: Document, net: NetworkRules, view: dict[str, Any]) -> dict[str, Any]:

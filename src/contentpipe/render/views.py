@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 FALLBACK_FORMATS = ("jpeg", "png")
 DISPLAY_WIDTH = 1200  # the fallback <img src> is the largest rendition up to this width
-EMAIL_KEYS = frozenset({"subject", "preheader"})  # front matter email.*
 
 
 class LazyView(dict):  # type: ignore[type-arg]
@@ -179,29 +178,14 @@ class Views:
         return truncate(text, rules.text.summary_length, ellipsis=rules.text.ellipsis) if rules.text.summary_length \
             else text
 
-    def email_field(self, doc: Document, key: str) -> str | None:
-        """front matter ``email.<key>`` as text; a wrong type or an unknown key is reported and ignored."""
-        section = doc.meta.get("email")
-        if section is not None and not isinstance(section, dict):
-            self.report.warning("email must be a table (subject, preheader); ignored", doc.pos("email"))
-            return None
-        for other in sorted(set(section or {}) - EMAIL_KEYS, key=str):  # Problems reports each once
-            self.report.warning(f"email.{other}: unknown key (known: {', '.join(sorted(EMAIL_KEYS))})",
-                                doc.pos(f"email.{other}"))
-        value = section.get(key) if section else None
-        if value is not None and not isinstance(value, str):
-            self.report.warning(f"email.{key} must be text, got {value!r}; ignored", doc.pos(f"email.{key}"))
-            return None
-        return value.strip() if value else None
-
     def subject(self, doc: Document) -> str:
         """An email's subject: front matter email.subject, else the title."""
-        return self.email_field(doc, "subject") or doc.title
+        return doc.email_subject or doc.title
 
     def preheader(self, doc: Document, summary: str) -> str:
         """An email's preheader: front matter email.preheader, else the summary cut to preheader_length."""
         text = self.scope.rules.text
-        return self.email_field(doc, "preheader") or truncate(summary, text.preheader_length, ellipsis=text.ellipsis)
+        return doc.email_preheader or truncate(summary, text.preheader_length, ellipsis=text.ellipsis)
 
     def tag_views(self, tags: tuple[str, ...], locale: str, from_key: str | None) -> list[dict[str, str]]:
         out = []
