@@ -232,7 +232,7 @@ def _email_fields(fm: dict[str, Any], pos: Callable[[str], SourcePos],
         if value is not None and not isinstance(value, str):
             problems.warning(f"email.{key} must be text, got {value!r}; ignored", pos(f"email.{key}"))
             value = None
-        found.append(value.strip() or None if value else None)
+        found.append((value.strip() or None) if value else None)
     return found[0], found[1]
 
 

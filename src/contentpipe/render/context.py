@@ -21,9 +21,7 @@ from contentpipe.render.links import Links
 from contentpipe.render.parts import Report, Scope
 from contentpipe.render.payloads import Payloads
 from contentpipe.render.templates import Templates
-from contentpipe.render.views import DocViews, LazyView, Views
-
-__all__ = ["ContextBuilder", "LazyView"]
+from contentpipe.render.views import DocViews, Views
 
 
 class ContextBuilder:
@@ -48,7 +46,7 @@ class ContextBuilder:
         self.links = Links(scope, report)
         self.views = Views(scope, report, self.links)
         self.bodies = Bodies(scope, report, self.links, self.views, templates, self.body_cache)
-        self.payloads = Payloads(scope, report, self.links, self.views)
+        self.payloads = Payloads(scope, self.links, self.views)
         self.docs = DocViews(scope, report, self.links, self.views, self.bodies, self.payloads)
 
     def subject(self, doc: Document) -> str:

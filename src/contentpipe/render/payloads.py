@@ -12,15 +12,15 @@ from contentpipe.errors import ContentpipeError
 from contentpipe.load.documents import Document
 from contentpipe.render import social
 from contentpipe.render.links import Links
-from contentpipe.render.parts import Report, Scope
+from contentpipe.render.parts import Scope
 from contentpipe.render.views import Views, iso
 
 
 class Payloads:
     """One channel's social payloads, JSON-LD and sitemap entries."""
 
-    def __init__(self, scope: Scope, report: Report, links: Links, views: Views) -> None:
-        self.scope, self.report, self.links, self.views = scope, report, links, views
+    def __init__(self, scope: Scope, links: Links, views: Views) -> None:
+        self.scope, self.links, self.views = scope, links, views
 
     def own_post_text(self, doc: Document, network: str) -> str | None:
         """The editor's text for a network: front matter social.<network>, else social.text.

@@ -104,7 +104,7 @@ class Views:
     """Strings, dates, images, tags, translations and the site, as one channel's templates see them."""
 
     def __init__(self, scope: Scope, report: Report, links: Links) -> None:
-        self.scope, self.report, self.links = scope, report, links
+        self.scope, self.links = scope, links
         self._strings: Memo[str, dict[str, str]] = Memo(report)
         self._images: Memo[tuple[int, str, str | None], dict[str, Any]] = Memo(report)
 
@@ -173,10 +173,9 @@ class Views:
 
     def summary(self, doc: Document) -> str:
         """The front matter summary, or the first paragraph; cut to the channel's summary_length."""
-        rules = self.scope.rules
-        text = doc.summary or self.scope.masters.parsed.facts(doc, rules.markdown).first_paragraph
-        return truncate(text, rules.text.summary_length, ellipsis=rules.text.ellipsis) if rules.text.summary_length \
-            else text
+        text = doc.summary or self.scope.masters.parsed.facts(doc, self.scope.rules.markdown).first_paragraph
+        rules = self.scope.rules.text
+        return truncate(text, rules.summary_length, ellipsis=rules.ellipsis) if rules.summary_length else text
 
     def subject(self, doc: Document) -> str:
         """An email's subject: front matter email.subject, else the title."""
