@@ -140,6 +140,8 @@ def plan_build(site: Site, channels: dict[str, Channel], masters: Masters, probl
         if any(r.per == "document" for r in channel.rules.outputs.values()):
             for doc in masters.documents:
                 _plan_images(plan, channel, doc, masters, formats, problems)
+        if channel.rules.networks:
+            _check_social_keys(channel, masters.documents, problems)
     _plan_site_images(plan, channels, keys_only, masters, formats, problems)
     return plan
 
@@ -159,6 +161,16 @@ def _plan_site_images(plan: Plan, channels: dict[str, Channel], keys_only: froze
         for r in plan.icons.renditions:
             plan.renditions.setdefault(r.name, r)
     plan.site_files = site_files(plan.site, plan.icons)
+
+
+def _check_social_keys(channel: Channel, documents: tuple[Document, ...], problems: Problems) -> None:
+    """Front matter social.<key> must name one of the channel's networks (or be 'text')."""
+    known = {*channel.rules.networks, "text"}
+    listed = ", ".join(sorted(known))
+    for doc in documents:
+        for key in doc.social_keys:
+            if key not in known:
+                problems.warning(f"social.{key}: no such network here (known: {listed})", doc.pos(f"social.{key}"))
 
 
 def _origin(out: PlannedOutput) -> str:

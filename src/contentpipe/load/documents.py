@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
@@ -21,6 +22,7 @@ from contentpipe.load.yamlsource import YamlSyntaxError, key_lines, load_yaml, r
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
 _FENCE = re.compile(r"^(---|\.\.\.)[ \t]*$", re.MULTILINE)
+EMAIL_KEYS = frozenset({"subject", "preheader"})  # front matter email.*
 
 
 def slugify(text: str) -> str:
@@ -61,6 +63,11 @@ class Document:
     sha256: str
     meta: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     lines: MappingProxyType[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    email_subject: str | None = None  # front matter email.subject, when it is text
+    email_preheader: str | None = None
+    social_texts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # social.<key>: text
+    social_keys: tuple[str, ...] = ()  # every key under social (the plan checks they name networks)
+    social_errors: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # key: why unusable
 
     def pos(self, key: str | None = None, line: int | None = None) -> SourcePos:
         return SourcePos(self.path, line or (self.lines.get(key) if key else None), key)
@@ -194,6 +201,8 @@ def parse_document(path: Path, assets: Path, site: Site, problems: Problems) -> 
             problems.add(err.problem)
         raise errors[0]
     directory = rel.parent.as_posix()
+    subject, preheader = _email_fields(fm, pos, problems)
+    social_texts, social_keys, social_errors = _social_fields(fm)
     return Document(
         path=path, rel=rel, doc_id=f"{directory}/{base}" if directory != "." else base,
         locale=locale, slug=slug, dir="" if directory == "." else directory,
@@ -201,7 +210,54 @@ def parse_document(path: Path, assets: Path, site: Site, problems: Problems) -> 
         tags=tags, hero=hero, campaign=campaign, draft=draft,
         body=body, body_line=body_line, sha256=hashlib.sha256(raw).hexdigest(),
         meta=MappingProxyType(fm), lines=MappingProxyType(lines),
+        email_subject=subject, email_preheader=preheader, social_texts=social_texts, social_keys=social_keys,
+        social_errors=social_errors,
     )
+
+
+def _email_fields(fm: dict[str, Any], pos: Callable[[str], SourcePos],
+                  problems: Problems) -> tuple[str | None, str | None]:
+    """front matter email.subject and email.preheader as text; a wrong type or an unknown key is reported, ignored."""
+    section = fm.get("email")
+    if section is None:
+        return None, None
+    if not isinstance(section, dict):
+        problems.warning("email must be a table (subject, preheader); ignored", pos("email"))
+        return None, None
+    for other in sorted(set(section) - EMAIL_KEYS, key=str):
+        problems.warning(f"email.{other}: unknown key (known: {', '.join(sorted(EMAIL_KEYS))})", pos(f"email.{other}"))
+    found: list[str | None] = []
+    for key in ("subject", "preheader"):
+        value = section.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.warning(f"email.{key} must be text, got {value!r}; ignored", pos(f"email.{key}"))
+            value = None
+        found.append((value.strip() or None) if value else None)
+    return found[0], found[1]
+
+
+def _social_fields(fm: dict[str, Any]) -> tuple[Mapping[str, str], tuple[str, ...], Mapping[str, str]]:
+    """front matter social: the editor's texts by key, every key given, and why any text cannot be used.
+
+    A bad text is not a problem of the document but of the posts that would use
+    it: the social payloads raise it (only those, so the rest still builds).
+    """
+    section = fm.get("social")
+    if section is None:
+        return MappingProxyType({}), (), MappingProxyType({})
+    if not isinstance(section, dict):
+        return MappingProxyType({}), (), MappingProxyType({"social": "social must be a table of network: text"})
+    texts: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for key, value in section.items():
+        if not isinstance(key, str) or value is None:
+            continue  # a key that is not text names no network (the plan says so)
+        if isinstance(value, str):
+            texts[key] = value.strip()
+        else:
+            errors[f"social.{key}"] = f"social.{key} must be text, got {value!r}"
+    keys = tuple(sorted((str(k) for k in section), key=str))
+    return MappingProxyType(texts), keys, MappingProxyType(errors)
 
 
 def _tags(value: object, where: SourcePos) -> tuple[str, ...]:
