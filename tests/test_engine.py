@@ -65,6 +65,7 @@ def test_a_body_edit_renders_its_variants_and_feeds_not_the_index(project: Path,
     done = rendered(result)
     assert {"web/b/index.html", "email/b/email.html", "email/b/email.txt", "email/b/message.eml"} <= done
     assert "web/feed.xml" in done  # the feed carries whole bodies
+    assert "web/index.html" not in done and "web/tags/lights/index.html" not in done  # the summary is unchanged
     assert "web/a/index.html" not in done and "web/nl/b/index.html" not in done
     same_as_clean(project, tmp_path)
 
@@ -193,3 +194,21 @@ def test_verify_finds_a_difference(project: Path) -> None:
     os.utime(page, ns=(st.st_atime_ns, st.st_mtime_ns))
     _, differences = Project.load(project).verify()
     assert [(d.path, d.what) for d in differences] == [("web/b/index.html", "differs")]
+
+
+def test_an_edit_of_the_macros_drawing_body_images_reaches_every_body(project: Path, tmp_path: Path) -> None:
+    """Rendered bodies are cached by content; the pack's body_image macro is part of that content."""
+    (project / "assets/b.md").write_text(article("Beta", "tags: [lights]\n",
+                                                 body="Beta's first paragraph.\n\n![A pic](pic.jpg)\n"))
+    macros = project / "channels/web/templates/_macros.html"
+    macros.parent.mkdir(parents=True)
+    base = '{% macro picture(img, lazy=true, priority=false) %}<img src="{{ img.src }}" alt="{{ img.alt }}">' \
+           '{% endmacro %}{% macro share_meta(type, title, description, url, image) %}{% endmacro %}'
+    macros.write_text(base + '{% macro body_image(img, caption="", figure=false) %}<i class="one">'
+                             '{{ picture(img) }}</i>{% endmacro %}')
+    Project.load(project).build()
+    assert 'class="one"' in (project / "dist/web/b/index.html").read_text()
+    macros.write_text(macros.read_text().replace('class="one"', 'class="two"'))
+    Project.load(project).build()
+    assert 'class="two"' in (project / "dist/web/b/index.html").read_text()
+    same_as_clean(project, tmp_path)
