@@ -108,9 +108,17 @@ def outputs_in_place(out_dir: str, outputs: Mapping[str, OutputRow]) -> bool:
     return True
 
 
-def _stat(path: Path) -> Stat | None:
+def _same_file(path: str, row: OutputRow) -> bool:
     try:
-        st = path.stat()
+        st = os.stat(path)  # noqa: PTH116 - a string path: this runs once per output
+    except OSError:
+        return False
+    return st.st_size == row.size and st.st_mtime_ns == row.mtime_ns
+
+
+def _stat(path: Path | str) -> Stat | None:
+    try:
+        st = os.stat(path)  # noqa: PTH116 - also given strings: this runs once per output
     except OSError:
         return None
     return Stat(st.st_size, st.st_mtime_ns)
@@ -313,7 +321,7 @@ class Engine:
             elif combine(parts) != old.fp:
                 changed = sorted(k for k in parts.keys() | old.parts.keys() if parts.get(k) != old.parts.get(k))
                 why[path] = "changed: " + ", ".join(changed)
-            elif _stat(out_dir / path) != Stat(old.size, old.mtime_ns):
+            elif not _same_file(f"{out_dir}/{path}", old):
                 why[path] = "its file changed on disk"
             else:
                 continue
@@ -364,7 +372,7 @@ class Engine:
         fresh = {output_path(r.out): r for r in rendered}
         rows: dict[str, OutputRow] = {}
         for record in records:
-            st = _stat(out_dir / record.path)
+            st = _stat(f"{out_dir}/{record.path}")
             if st is None:
                 continue
             out = planned.get(record.path)

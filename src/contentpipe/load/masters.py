@@ -8,6 +8,7 @@ are resolved relative to the document and must exist inside the project.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -122,6 +123,7 @@ def _check_references(doc: Document, parsed: ParsedBodies, root: Path, images: d
     return ok
 
 
+@lru_cache(maxsize=65536)  # pure, and asked for every link of every body by load, plan and the engine
 def local_target(href: str) -> str | None:
     """The file path of a relative link or image, or None for URLs, anchors and mailto:."""
     parts = urlsplit(href)
@@ -130,6 +132,7 @@ def local_target(href: str) -> str | None:
     return unquote(parts.path)
 
 
+@lru_cache(maxsize=65536)
 def document_target(href: str) -> str | None:
     """The file path of a link to another document (a relative Markdown file), else None.
 
