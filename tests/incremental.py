@@ -810,7 +810,7 @@ def run_sequence(seed: int, steps: int | list[Step], mode: str, *, workdir: Path
     """
     from contentpipe import Project
 
-    kept = f"\nproject kept at {workdir}" if workdir is not None else ""
+    kept = f"\nproject in {workdir}" if workdir is not None else ""
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="contentpipe-seq-")))
