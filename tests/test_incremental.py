@@ -123,6 +123,7 @@ def test_a_stale_output_is_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     shutil.copytree(store, tmp_path / "cache/renditions")
     with inc.cache_env(monkeypatch, tmp_path / "cache"):
         result = Project.load(root).build()
+    assert [str(p) for p in result.problems] == []  # the generated project itself is sound
     assert inc.check_build(root, result, monkeypatch, store) == ""
     page = result.out_dir / "web/index.html"
     page.write_bytes(page.read_bytes().replace(b"</body>", b"<p>stale</p></body>"))
