@@ -25,7 +25,6 @@ from contentpipe import Project
 
 MEMORY_SEEDS = range(101, 105)  # 4 sequences of 5-7 random steps, one Project kept between builds
 FRESH_SEEDS = range(201, 204)   # 3 sequences, Project.load() before every build (the persisted state)
-MEMORY_GAPS = ("change_site_config",)  # today's Project reads contentpipe.toml once, in load()
 
 
 @pytest.fixture(scope="session")
@@ -51,12 +50,7 @@ def steps_for(seed: int) -> int:
     return random.Random(seed).randrange(5, 8)
 
 
-KNOWN_GAP = pytest.mark.xfail(raises=inc.SequenceFailure, strict=True,
-                              reason="Project.build() never re-reads contentpipe.toml: a kept Project uses the old one")
-
-
-@pytest.mark.parametrize("kind", [pytest.param(k, marks=KNOWN_GAP) if k in MEMORY_GAPS else k
-                                  for k in sorted(inc.STEPS)])
+@pytest.mark.parametrize("kind", sorted(inc.STEPS))
 def test_one_step_of_each_kind_matches_a_clean_build(kind: str, work: Path, monkeypatch: pytest.MonkeyPatch,
                                                     reference: tuple[Path, float]) -> None:
     """One long-lived Project: first build, one step of this kind, build again."""
@@ -67,7 +61,8 @@ def test_one_step_of_each_kind_matches_a_clean_build(kind: str, work: Path, monk
 
 
 @pytest.mark.parametrize(("step", "settings", "mode"), (
-    (inc.change_site_config, inc.SITE_SETTINGS, "fresh"),  # "memory": MEMORY_GAPS
+    (inc.change_site_config, inc.SITE_SETTINGS, "fresh"),
+    (inc.change_site_config, inc.SITE_SETTINGS, "memory"),  # a kept Project reads contentpipe.toml again
     (inc.change_channel_rules, inc.CHANNEL_SETTINGS, "memory"),
 ))
 def test_every_setting_matches_a_clean_build(step: inc.Step, settings: tuple[str, ...], mode: str, work: Path,
@@ -79,14 +74,9 @@ def test_every_setting_matches_a_clean_build(step: inc.Step, settings: tuple[str
     assert [d.split()[1] for d in done[1:]] == list(settings)
 
 
-RENDITION_HISTORY = pytest.mark.xfail(raises=inc.SequenceFailure, strict=True, reason=(
-    "render/images.py decodes a JPEG master at the DCT scale the specs of this run need: renditions made "
-    "without their master's larger ones get other bytes under the same name than in a clean build"))
-
-
 @pytest.mark.parametrize("step", (
     inc.change_focal, inc.replace_image,
-    pytest.param(functools.partial(inc.change_channel_rules, which="card_quality"), marks=RENDITION_HISTORY),
+    functools.partial(inc.change_channel_rules, which="card_quality"),
 ), ids=("change_focal", "replace_image", "card_quality"))
 def test_new_renditions_match_a_build_with_an_empty_cache(step: inc.Step, work: Path,
                                                           monkeypatch: pytest.MonkeyPatch,
@@ -102,7 +92,7 @@ def test_random_sequence_with_one_project(seed: int, work: Path, monkeypatch: py
                                           reference: tuple[Path, float]) -> None:
     store, _ = reference
     done = inc.run_sequence(seed, steps_for(seed), "memory", workdir=work, env=monkeypatch, renditions=store,
-                            seed_store=store, exclude=MEMORY_GAPS)
+                            seed_store=store)
     assert len(done) == steps_for(seed) + 1
 
 
@@ -185,8 +175,7 @@ def test_build_killed_after_an_edit_then_built_again(seed: int, tmp_path: Path, 
                                                 f"(exit {code}), then built again; steps: {done}")
 
 
-@pytest.mark.parametrize(("seed", "cold"), ((4, False), (5, False), pytest.param(6, True, marks=pytest.mark.xfail(
-    reason="when killed mid-encoding of a JPEG master, see RENDITION_HISTORY"))))
+@pytest.mark.parametrize(("seed", "cold"), ((4, False), (5, False), (6, True)))
 def test_first_build_killed_then_built_again(seed: int, cold: bool, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch, reference: tuple[Path, float]) -> None:
     """Killed in its first build: renditions cached (killed rendering or writing), or cold (killed encoding)."""

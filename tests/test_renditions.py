@@ -225,24 +225,43 @@ def test_one_spec_asked_by_two_channels_is_made_once(shots: Callable[..., Path])
     assert pages[0]["share"]["absolute_src"] == pages[1]["share"]["absolute_src"]
 
 
-def test_each_master_is_decoded_once_per_build(shots: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_master_is_decoded_once_per_scale_it_needs(shots: Callable[..., Path],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from contentpipe.render import images as engine
 
     root = shots({"a.jpg": f.gps_jpeg(), "b.png": f.transparent_png()})
     (root / "contentpipe.toml").write_text((root / "contentpipe.toml").read_text() + "\n[build]\njobs = 1\n")
-    opens: list[str] = []
+    opens: list[tuple[str, int]] = []
     real_decode = engine._decode
 
-    def counting_decode(im: Image.Image, specs: Any) -> Image.Image:
-        opens.append(Path(im.filename).name)
-        return real_decode(im, specs)
+    def counting_decode(im: Image.Image, scale: int = 1) -> Image.Image:
+        opens.append((Path(im.filename).name, scale))
+        return real_decode(im, scale)
 
     monkeypatch.setattr(engine, "_decode", counting_decode)
     result = build(root)
     assert result.renditions_encoded == result.renditions > 6
-    assert sorted(opens) == ["a.jpg", "b.png"]
+    assert len(opens) == len(set(opens))  # once per (master, DCT scale): every rendition of a scale shares it
+    assert [s for n, s in opens if n == "b.png"] == [1] and 1 <= sum(n == "a.jpg" for n, _ in opens) <= 4
     opens.clear()
     assert build(root).renditions_encoded == 0 and opens == []  # warm: nothing decoded or encoded
+
+
+def test_a_renditions_bytes_do_not_depend_on_which_others_are_made_with_it(tmp_path: Path) -> None:
+    """A cache holding a master's large renditions must not change the bytes of its small ones."""
+    from contentpipe.render.images import render_master
+    from contentpipe.renditions import Box, RenditionSpec
+
+    path = tmp_path / "m.jpg"
+    path.write_bytes(f.encode(f.marked((2400, 1600), (0.5, 0.5)), "JPEG"))
+    whole = Box(0.0, 0.0, 1.0, 1.0)
+    small = ("small.jpg", RenditionSpec(300, 200, whole, "jpeg", 80))
+    large = ("large.jpg", RenditionSpec(2000, 1333, whole, "jpeg", 80))
+    alone, together = tmp_path / "alone", tmp_path / "together"
+    alone.mkdir(), together.mkdir()
+    render_master(path, [small], alone)
+    render_master(path, [small, large], together)
+    assert (alone / "small.jpg").read_bytes() == (together / "small.jpg").read_bytes()
 
 
 def test_names_are_content_hashes(shots: Callable[..., Path]) -> None:

@@ -31,11 +31,18 @@ class Difference:
 class Project:
     """A contentpipe project folder: contentpipe.toml, assets/ and optionally channels/."""
 
-    def __init__(self, config: ProjectConfig, config_problems: list[Problem]) -> None:
-        self.config = config
+    def __init__(self, config: ProjectConfig, config_problems: list[Problem], out_dir: Path | None = None) -> None:
         self.root = config.root
-        self.config_problems = config_problems
-        self.engine = Engine(config, config_problems)
+        self.engine = Engine(config, config_problems, out_dir)
+
+    @property
+    def config(self) -> ProjectConfig:
+        """The config as the last build read it (a kept project reads contentpipe.toml again when it changes)."""
+        return self.engine.config
+
+    @property
+    def config_problems(self) -> tuple[Problem, ...]:
+        return self.engine.config_problems
 
     @classmethod
     def load(cls, path: Path | str = ".", out_dir: Path | str | None = None) -> Project:
@@ -43,12 +50,13 @@ class Project:
         root = Path(path).resolve()
         problems = Problems()
         config = load_config(root, problems)
+        out = None
         if out_dir is not None:
             out = Path(out_dir).resolve()
             if (message := check_output_dir(root, out)) is not None:
                 raise ProjectError(message, SourcePos(Path(out_dir)))
             config = replace(config, out_dir=out)
-        return cls(config, list(problems))
+        return cls(config, list(problems), out)
 
     def build(self, channels: list[str] | tuple[str, ...] | None = None, *, drafts: bool | None = None,
               all_or_nothing: bool = False, full: bool = False, progress: Progress | None = None) -> BuildResult:

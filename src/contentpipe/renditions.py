@@ -15,7 +15,7 @@ from contentpipe.load.documents import slugify
 from contentpipe.load.images import Focal, ImageMaster
 from contentpipe.mediatypes import content_type
 
-RENDER_VERSION = "1"  # bump when the engine's output for the same spec changes
+RENDER_VERSION = "2"  # bump when the engine's output for the same spec changes
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif", "ico": "ico"}
 ICO_SIZES = (16, 32, 48)  # the frames of a favicon.ico rendition (its spec is the largest)
 MIME = {fmt: content_type(f"x.{ext}") for fmt, ext in EXTENSIONS.items()}

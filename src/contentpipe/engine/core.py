@@ -87,6 +87,13 @@ def code_stamp() -> str:
     return hashlib.sha256("\n".join(sorted(found)).encode()).hexdigest()[:24]
 
 
+def _file_sha(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
 def _mtime(path: str) -> int:
     try:
         return Path(path).stat().st_mtime_ns
@@ -127,10 +134,13 @@ def _stat(path: Path | str) -> Stat | None:
 class Engine:
     """Builds one project into one output folder, again and again, doing only what changed."""
 
-    def __init__(self, config: ProjectConfig, config_problems: Iterable[Problem] = ()) -> None:
+    def __init__(self, config: ProjectConfig, config_problems: Iterable[Problem] = (),
+                 out_dir: Path | None = None) -> None:
         self.config = config
         self.config_problems = tuple(config_problems)
+        self.out_dir = out_dir  # given by the caller (--out): it stands whatever contentpipe.toml says
         self.state_path = state_file(config.cache_dir, config.out_dir)
+        self._config_sha = _file_sha(config.file)
         self._path_env = ("", "[]")
         self._code = code_stamp()
 
@@ -138,6 +148,9 @@ class Engine:
 
     def build(self, options: BuildOptions = BuildOptions(), progress: Progress | None = None) -> BuildResult:
         started = time.perf_counter()
+        if (unusable := self._reload_config()) is not None:
+            return BuildResult(self.config.root, self.config.out_dir, unusable, wrote_outputs=False,
+                               seconds=time.perf_counter() - started)
         snapshot = read_state(self.state_path)
         pack_roots = self._pack_roots(snapshot)
         stats = stat_inputs(self.config.file, [self.config.root / ASSETS_DIR, *pack_roots])
@@ -146,6 +159,29 @@ class Engine:
         elif self._nothing_changed(snapshot, options, pack_roots, stats):
             return self._kept_result(snapshot, started)
         return self._build(snapshot, options, stats, pack_roots, started, progress)
+
+    def _reload_config(self) -> list[Problem] | None:
+        """Read contentpipe.toml again if it changed since it was read (an engine kept by a watcher).
+
+        Returns the problems when the new file cannot be used at all: the build
+        then writes nothing and the last good config stays, until it is fixed.
+        """
+        from contentpipe.config.project import load_config
+        from contentpipe.errors import ProjectError
+
+        sha = _file_sha(self.config.file)
+        if sha == self._config_sha:
+            return None
+        problems = Problems()
+        try:
+            config = load_config(self.config.root, problems)
+        except ProjectError as err:
+            return sort_problems([*err.problems, err.problem])
+        if self.out_dir is not None:
+            config = replace(config, out_dir=self.out_dir)
+        self.config, self.config_problems, self._config_sha = config, tuple(problems), sha
+        self.state_path = state_file(config.cache_dir, config.out_dir)
+        return None
 
     def _pack_roots(self, snapshot: Snapshot | None = None) -> list[Path]:
         """Every folder packs can come from: built-in, the project's channels/, each installed pack.

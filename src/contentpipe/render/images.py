@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import math
 import multiprocessing
 import warnings
 from collections import defaultdict
@@ -142,10 +141,27 @@ def _render_master_safe(path: str, specs: list[tuple[str, RenditionSpec]],
 
 
 def render_master(path: Path, specs: list[tuple[str, RenditionSpec]], out_dir: Path) -> list[tuple[str, str, int]]:
+    """Every spec of one master, decoded once per JPEG DCT scale that its specs need.
+
+    A rendition's pixels depend on its master and its spec only, never on which
+    other renditions of the master this build happens to make (a cache that
+    already holds the large ones must not change the bytes of the small ones).
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)  # the header check ran already
-        with Image.open(path) as opened:
-            img = _decode(opened, specs)
+        with Image.open(path) as probe:
+            by_scale: dict[int, list[tuple[str, RenditionSpec]]] = {}
+            for name, spec in specs:
+                by_scale.setdefault(dct_scale(probe, spec), []).append((name, spec))
+        made = []
+        for scale, group in sorted(by_scale.items()):
+            with Image.open(path) as opened:
+                img = _decode(opened, scale)
+            made += _make(img, group, out_dir)
+    return made
+
+
+def _make(img: Image.Image, specs: list[tuple[str, RenditionSpec]], out_dir: Path) -> list[tuple[str, str, int]]:
     made = []
     resized: dict[tuple[object, ...], Image.Image] = {}  # one resize per geometry, shared by its formats
     for name, spec in sorted(specs, key=lambda s: (-s[1].width * s[1].height, s[1].key())):
@@ -156,6 +172,21 @@ def render_master(path: Path, specs: list[tuple[str, RenditionSpec]], out_dir: P
             resized = {geometry: title_card(out, spec.caption) if spec.caption else out}
         made.append((name, *_write(out_dir / name, encode(resized[geometry], spec))))
     return made
+
+
+def dct_scale(im: Image.Image, spec: RenditionSpec) -> int:
+    """The JPEG DCT scale (1, 2, 4 or 8) a spec allows: the largest that still decodes enough pixels."""
+    if im.format != "JPEG":
+        return 1
+    w, h = im.size
+    if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+        w, h = h, w
+    need = max((spec.pad[2] if spec.pad else spec.width) / ((spec.crop.right - spec.crop.left) * w),
+               (spec.pad[3] if spec.pad else spec.height) / ((spec.crop.bottom - spec.crop.top) * h))
+    scale = 1
+    while scale < 8 and 2 * scale * need < 1:
+        scale *= 2
+    return scale
 
 
 def transform(img: Image.Image, spec: RenditionSpec) -> Image.Image:
@@ -216,19 +247,11 @@ def _hex(colour: str) -> tuple[int, int, int]:
     return (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)) if colour[:1] == "#" else (255, 255, 255)
 
 
-def _decode(im: Image.Image, specs: list[tuple[str, RenditionSpec]]) -> Image.Image:
-    """Decode once, as small as every spec allows (JPEG DCT scaling), upright, in sRGB."""
+def _decode(im: Image.Image, scale: int = 1) -> Image.Image:
+    """Decode at 1/``scale`` (JPEG DCT scaling; see dct_scale), upright, in sRGB."""
     orientation = im.getexif().get(0x0112, 1)
-    if im.format == "JPEG":
-        w, h = im.size
-        if orientation in (5, 6, 7, 8):
-            w, h = h, w
-        scale = max(max((s.pad[2] if s.pad else s.width) / ((s.crop.right - s.crop.left) * w),
-                        (s.pad[3] if s.pad else s.height) / ((s.crop.bottom - s.crop.top) * h))
-                    for _, s in specs)
-        if scale < 0.5:
-            want = (math.ceil(im.size[0] * scale), math.ceil(im.size[1] * scale))
-            im.draft("RGB" if im.mode == "RGB" else im.mode, want)
+    if im.format == "JPEG" and scale > 1:
+        im.draft("RGB" if im.mode == "RGB" else im.mode, (im.size[0] // scale, im.size[1] // scale))
     im.load()
     icc = im.info.get("icc_profile")
     img = ImageOps.exif_transpose(im) if orientation != 1 else im
