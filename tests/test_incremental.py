@@ -153,8 +153,45 @@ def killed_build(root: Path, cache: Path, delay: float) -> int | None:
 
 
 def assert_like_clean(root: Path, monkeypatch: pytest.MonkeyPatch, store: Path, what: str) -> None:
-    report = inc.compare_with_clean(root, root / "dist", monkeypatch, store)
+    """Temporary files a kill left are test_kill_inside_a_write_leaves_no_temporary_file's business."""
+    report = inc.compare_with_clean(root, root / "dist", monkeypatch, store, ignore_temp=True)
     assert report == "", f"{what}:\n{report}"
+
+
+DIE_IN_FIFTH_WRITE = """
+import os, signal, sys
+import contentpipe.write as w
+real, count, dist = w.atomic_write, [0], w.Path(sys.argv[1])
+def dying(target, fill):
+    count[0] += dist in target.parents
+    if count[0] != 5 or dist not in target.parents:
+        return real(target, fill)
+    def half(fh):
+        fh.write(b"half a file")
+        fh.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(target, half)
+w.atomic_write = dying
+from contentpipe.cli import main
+sys.argv = ["contentpipe", "build", str(dist.parent)]
+main()
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="write.py: a build killed inside atomic_write leaves its .tmp-* file in the "
+                                       "output folder, and no later build removes it")
+def test_kill_inside_a_write_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      reference: tuple[Path, float]) -> None:
+    """SIGKILL while the fifth output file is half written, then build again: the output is a clean build's."""
+    store, _ = reference
+    root, cache = inc.make_project(tmp_path / "proj", 1), tmp_path / "cache"
+    shutil.copytree(store, cache / "renditions")
+    died = subprocess.run([sys.executable, "-c", DIE_IN_FIFTH_WRITE, str(root / "dist")], env=cli_env(cache),
+                          capture_output=True, timeout=300)
+    assert died.returncode == -signal.SIGKILL, died.stderr[-2000:]
+    cli_build(root, cache)
+    report = inc.compare_with_clean(root, root / "dist", monkeypatch, store)
+    assert report == "", report
 
 
 @pytest.mark.parametrize("seed", (1, 2, 3))
