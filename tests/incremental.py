@@ -756,19 +756,9 @@ def clean_build(root: Path, env: Env = None, renditions: Path | None = None) -> 
         return Clean([p.to_json(root) for p in result.problems], tree(out))
 
 
-def is_temp_file(rel: str) -> bool:
-    """A writer's temporary file ('.tmp-…' beside its target), as a killed build leaves it."""
-    return rel.rsplit("/", 1)[-1].startswith(".tmp-")
-
-
-def compare_with_clean(root: Path, out: Path, env: Env = None, renditions: Path | None = None,
-                       ignore_temp: bool = False) -> str:
-    """'' when ``out`` holds exactly what a clean build of ``root`` gives, else a readable diff summary.
-
-    ``ignore_temp`` leaves temporary files out of the comparison (a build killed mid-write leaves one).
-    """
-    got = {k: v for k, v in tree(out).items() if not (ignore_temp and is_temp_file(k))}
-    return diff_trees(clean_build(root, env, renditions).files, got)
+def compare_with_clean(root: Path, out: Path, env: Env = None, renditions: Path | None = None) -> str:
+    """'' when ``out`` holds exactly what a clean build of ``root`` gives, else a readable diff summary."""
+    return diff_trees(clean_build(root, env, renditions).files, tree(out))
 
 
 # ----- sequences -------------------------------------------------------------------------------------

@@ -153,8 +153,8 @@ def killed_build(root: Path, cache: Path, delay: float) -> int | None:
 
 
 def assert_like_clean(root: Path, monkeypatch: pytest.MonkeyPatch, store: Path, what: str) -> None:
-    """Temporary files a kill left are test_kill_inside_a_write_leaves_no_temporary_file's business."""
-    report = inc.compare_with_clean(root, root / "dist", monkeypatch, store, ignore_temp=True)
+    """Every file compared, temporary ones too: the build after a kill removes what the kill left."""
+    report = inc.compare_with_clean(root, root / "dist", monkeypatch, store)
     assert report == "", f"{what}:\n{report}"
 
 
@@ -178,8 +178,6 @@ main()
 """
 
 
-@pytest.mark.xfail(strict=True, reason="write.py: a build killed inside atomic_write leaves its .tmp-* file in the "
-                                       "output folder, and no later build removes it")
 def test_kill_inside_a_write_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                       reference: tuple[Path, float]) -> None:
     """SIGKILL while the fifth output file is half written, then build again: the output is a clean build's."""

@@ -14,11 +14,14 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from contentpipe.errors import ContentpipeError, SourcePos
+
+TEMP_PREFIX = ".tmp-"  # a file being written; the walkers of assets/ and publish skip hidden names
 
 
 class Writer:
@@ -28,6 +31,7 @@ class Writer:
         self.claimed: dict[str, str] = {}
         self.written = 0
         self.unchanged = 0
+        self.started_ns = time.time_ns()
 
     def _inside(self, rel: str) -> Path | None:
         """``rel`` in the output folder, its folders resolved but not its last part (a link there is replaced)."""
@@ -88,6 +92,21 @@ class Writer:
         self.written += 1
         return True
 
+    def remove_leftovers(self) -> int:
+        """Delete temporary files a killed build left (``.tmp-*``, older than this writer); their targets stand."""
+        removed = 0
+        for folder, _, names in os.walk(self.root):
+            for name in names:
+                if name.startswith(TEMP_PREFIX):
+                    path = Path(folder) / name
+                    try:
+                        if path.lstat().st_mtime_ns < self.started_ns:
+                            path.unlink()
+                            removed += 1
+                    except OSError:
+                        continue  # gone already: another build's rename
+        return removed
+
     def remove_stale(self, keep: set[str]) -> list[str]:
         """Delete files the previous build wrote that this one did not (a link, not its target); prune empty folders."""
         removed = []
@@ -103,7 +122,7 @@ class Writer:
 def atomic_write(target: Path, fill: Callable[[BinaryIO], object]) -> None:
     """Write through ``fill`` into a temporary file beside ``target``, then rename it over ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
     try:
         with os.fdopen(fd, "wb") as fh:
             fill(fh)

@@ -109,6 +109,7 @@ def write_manifest(cfg: ProjectConfig, staged: Staged, problems: Sequence[Proble
     manifest = Manifest(cfg.site.base_url, tuple(staged.records), errors, len(problems) - errors,
                         tuple(p.to_json(cfg.root) for p in problems), staged.documents)
     writer = staged.writer
+    writer.remove_leftovers()
     removed = len(writer.remove_stale({r.path for r in staged.records}))
     writer.claimed.pop(urls.MANIFEST_NAME, None)
     writer.write(urls.MANIFEST_NAME, manifest.to_bytes(), str(cfg.file))
