@@ -7,6 +7,7 @@ the same bytes; ``publish`` reads it to know what to send and with which headers
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,21 +54,8 @@ class Manifest:
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
-        data = {
-            "version": MANIFEST_VERSION,
-            "base_url": self.base_url,
-            "errors": self.errors,
-            "warnings": self.warnings,
-            "problems": list(self.problems),
-            "outputs": [o.to_json() for o in sorted(self.outputs, key=lambda o: o.path)],
-            "documents": self.documents,
-        }
-        # one output per line: diffable, and written by json's C encoder (indent= would use the Python one)
-        outputs = data.pop("outputs")
-        head = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ": "))
-        lines = ",\n".join(json.dumps(o, ensure_ascii=False, sort_keys=True, separators=(",", ": "))
-                            for o in outputs)
-        return (head[:-1] + ',\n"outputs": [\n' + lines + "\n]}\n").encode()
+        return manifest_bytes(self.base_url, self.errors, self.warnings, self.problems, self.documents,
+                              sorted((o.path, record_line(o)) for o in self.outputs))
 
     def by_path(self) -> dict[str, OutputRecord]:
         return {o.path: o for o in self.outputs}
@@ -85,3 +73,18 @@ class Manifest:
                        tuple(data.get("problems", ())), dict(data.get("documents", {})))
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+
+def record_line(record: OutputRecord) -> str:
+    """One output's line in the manifest (the engine keeps it, so a kept output is not serialised again)."""
+    return json.dumps(record.to_json(), ensure_ascii=False, sort_keys=True, separators=(",", ": "))
+
+
+def manifest_bytes(base_url: str, errors: int, warnings: int, problems: Sequence[dict[str, Any]],
+                   documents: dict[str, Any], lines: Sequence[tuple[str, str]]) -> bytes:
+    """The manifest file: a head, then one output per line sorted by path (diffable; json's C encoder)."""
+    head = json.dumps({"version": MANIFEST_VERSION, "base_url": base_url, "errors": errors, "warnings": warnings,
+                       "problems": list(problems), "documents": documents},
+                      ensure_ascii=False, sort_keys=True, separators=(",", ": "))
+    body = ",\n".join(line for _, line in lines)
+    return (head[:-1] + ',\n"outputs": [\n' + body + "\n]}\n").encode()

@@ -31,6 +31,7 @@ from contentpipe.errors import Problem, Problems, SourcePos
 
 if TYPE_CHECKING:  # the stages are imported when a build has work to do: a no-op imports no renderer
     from contentpipe.engine.deps import Fingerprints
+    from contentpipe.engine.writing import Placed
     from contentpipe.load.packs import Channel
     from contentpipe.plan import Plan, PlannedOutput
     from contentpipe.render.run import Rendered
@@ -230,7 +231,7 @@ class Engine:
     def _build(self, snapshot: Snapshot, options: BuildOptions, stats: Mapping[str, Stat],
                pack_roots: list[Path], started: float, progress: Progress | None) -> BuildResult:
         from contentpipe.engine.deps import Fingerprints, Inputs, combine, engine_fingerprint
-        from contentpipe.engine.writing import output_path, write_manifest, write_outputs
+        from contentpipe.engine.writing import Placed, output_path, write_manifest, write_outputs
         from contentpipe.load.masters import load_masters
         from contentpipe.plan import available_formats, plan_build
         from contentpipe.render.bodycache import BODY_VERSION, BodyCache
@@ -289,16 +290,19 @@ class Engine:
             return result  # nothing written, and so no state to commit
 
         write_problems = Problems()
+        rows_before = snapshot.outputs
+        previous = {p: (r.sha256, r.size) for p, r in rows_before.items() if r.size >= 0 and r.line} \
+            if rows_before else None
         staged = write_outputs(cfg, plan, built, {output_path(r.out): r.data for r in rendered if r.data is not None},
-                               {p: (snapshot.outputs[p].sha256, snapshot.outputs[p].size) for p in kept}, made,
-                               write_problems)
+                               {p: Placed(p, rows_before[p].key, rows_before[p].sha256, rows_before[p].size,
+                                          rows_before[p].line) for p in kept}, made, write_problems, previous)
         final = sort_problems([*before_write, *write_problems])
         written = write_manifest(cfg, staged, final)
         lap("write")
 
         templates = self._template_rows(plan, rendered, snapshot)
         fps = Fingerprints(plan, masters, Inputs(files, templates, engine_fp))  # with this build's records
-        rows = self._output_rows(plan, fps, combine, written.records, rendered, snapshot, kept, why, templates)
+        rows = self._output_rows(plan, fps, combine, written.placed, rendered, snapshot, kept, why, templates)
         counts = {"documents": len(masters.documents), "drafts_skipped": masters.drafts_skipped,
                   "renditions": len(plan.renditions), "outputs": len(rendered) + len(kept),
                   "channels": {n: {"outputs": s.outputs, "bytes": s.bytes} for n, s in written.channels.items()}}
@@ -312,7 +316,6 @@ class Engine:
         result.problems = final
         result.channels = written.channels
         result.written, result.unchanged, result.removed = written.written, written.unchanged, written.removed
-        result._manifest = written.manifest
         result.seconds = time.perf_counter() - started
         return result
 
@@ -397,7 +400,7 @@ class Engine:
         return rows
 
     def _output_rows(self, plan: Plan, fps: Fingerprints, combine: Callable[[Mapping[str, str]], str],
-                     records: Iterable[Any], rendered: list[Rendered], snapshot: Snapshot, kept: set[str],
+                     placed: Iterable[Placed], rendered: list[Rendered], snapshot: Snapshot, kept: set[str],
                      why: Mapping[str, str], templates: Mapping[tuple[str, str], TemplateRow]) -> dict[str, OutputRow]:
         """A row for every file now in the output folder, its fingerprint made with this build's records."""
         from contentpipe import urls
@@ -407,7 +410,7 @@ class Engine:
         planned = {output_path(o): o for o in plan.outputs}
         fresh = {output_path(r.out): r for r in rendered}
         rows: dict[str, OutputRow] = {}
-        for record in records:
+        for record in placed:
             st = _stat(f"{out_dir}/{record.path}")
             if st is None:
                 continue
@@ -422,12 +425,12 @@ class Engine:
             if record.path in kept and old is not None and out is not None and \
                     templates.get(key := (out.channel.name, out.rule.template or "")) == snapshot.templates.get(key):
                 rows[record.path] = OutputRow(st.size, st.mtime_ns, record.sha256, record.key, old.fp,
-                                              old.parts_json, problems, reason)  # its fingerprint stands
+                                              old.parts_json, problems, reason, record.line)  # its fingerprint stands
                 continue
             parts = fps.parts(out, problems != "[]") if out is not None else None
             rows[record.path] = OutputRow(st.size, st.mtime_ns, record.sha256, record.key,
                                           combine(parts) if parts else "", json.dumps(parts or {}, sort_keys=True),
-                                          problems, reason)
+                                          problems, reason, record.line)
         for path, r in fresh.items():  # not written (a template error, an email lint): its problems stay known
             if path not in rows:
                 rows[path] = OutputRow(-1, -1, "", r.out.key, "", "{}", _problems_json(r.problems), "rendering failed")

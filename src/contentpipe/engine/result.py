@@ -42,7 +42,7 @@ class BuildResult:
 
     @property
     def manifest(self) -> Manifest | None:
-        """The build's manifest (read from the output folder when the build found nothing to do)."""
+        """The build's manifest, read from the output folder when first asked for."""
         if self._manifest is None and self.wrote_outputs:
             self._manifest = Manifest.read(self.out_dir / urls.MANIFEST_NAME)
         return self._manifest

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS inputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL,
                                    sha256 TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
                                     sha256 TEXT NOT NULL, key TEXT NOT NULL, fp TEXT NOT NULL,
-                                    parts TEXT NOT NULL, problems TEXT NOT NULL, why TEXT NOT NULL);
+                                    parts TEXT NOT NULL, problems TEXT NOT NULL, why TEXT NOT NULL,
+                                    line TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS templates (channel TEXT NOT NULL, name TEXT NOT NULL, names TEXT NOT NULL,
                                       fields TEXT NOT NULL, PRIMARY KEY (channel, name));
 """
@@ -56,6 +57,7 @@ class OutputRow:
     parts_json: str = "{}"  # component -> hash: what `explain` and the build's reasons compare
     problems_json: str = "[]"  # raised while rendering it
     why: str = ""  # why the last build rendered or kept it
+    line: str = ""  # its line in the manifest, as written
 
     @property
     def parts(self) -> dict[str, str]:
@@ -149,8 +151,8 @@ def write_state(path: Path, meta: Mapping[str, str], inputs: Mapping[str, InputR
         db.executemany("INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?)",
                        [(p, r.size, r.mtime_ns, r.sha256) for p, r in inputs.items() if base.inputs.get(p) != r])
         db.executemany("DELETE FROM outputs WHERE path = ?", [(p,) for p in base.outputs.keys() - outputs.keys()])
-        db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       [(p, r.size, r.mtime_ns, r.sha256, r.key, r.fp, r.parts_json, r.problems_json, r.why)
+        db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       [(p, r.size, r.mtime_ns, r.sha256, r.key, r.fp, r.parts_json, r.problems_json, r.why, r.line)
                         for p, r in outputs.items() if base.outputs.get(p) != r])
         db.executemany("DELETE FROM templates WHERE channel = ? AND name = ?",
                        list(base.templates.keys() - templates.keys()))

@@ -19,11 +19,22 @@ from contentpipe.config.project import ProjectConfig
 from contentpipe.engine.result import ChannelStats
 from contentpipe.errors import ContentpipeError, Problem, Problems
 from contentpipe.load.packs import Channel
-from contentpipe.manifest import Manifest, OutputRecord
+from contentpipe.manifest import Manifest, OutputRecord, manifest_bytes, record_line
 from contentpipe.mediatypes import content_type
 from contentpipe.plan import Plan, PlannedOutput
 from contentpipe.render.images import Made
 from contentpipe.write import Writer
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """One file of the build in the output folder, with its line in the manifest."""
+
+    path: str
+    key: str
+    sha256: str
+    size: int
+    line: str
 
 
 @dataclass
@@ -31,15 +42,14 @@ class Staged:
     """Every file of the build in place but the manifest: what it needs, and the writer that placed them."""
 
     writer: Writer
-    records: list[OutputRecord]
+    placed: list[Placed]
     documents: dict[str, Any]
     channels: dict[str, ChannelStats] = field(default_factory=dict)
 
 
 @dataclass
 class Written:
-    manifest: Manifest
-    records: list[OutputRecord]
+    placed: list[Placed]
     channels: dict[str, ChannelStats]
     written: int = 0
     unchanged: int = 0
@@ -51,17 +61,27 @@ def output_path(out: PlannedOutput) -> str:
     return f"{out.channel.name}/{out.path}"
 
 
+def _placed(record: OutputRecord) -> Placed:
+    return Placed(record.path, record.key, record.sha256, record.size, record_line(record))
+
+
 def write_outputs(cfg: ProjectConfig, plan: Plan, channels: Mapping[str, Channel],
-                  rendered: Mapping[str, bytes], kept: Mapping[str, tuple[str, int]],
-                  made: Mapping[str, Made], problems: Problems) -> Staged:
-    """Write what was rendered (by output path), account for what was kept (its sha256 and size)."""
+                  rendered: Mapping[str, bytes], kept: Mapping[str, Placed],
+                  made: Mapping[str, Made], problems: Problems,
+                  previous: Mapping[str, tuple[str, int]] | None = None) -> Staged:
+    """Write what was rendered (by output path), account for what was kept as it was placed last time.
+
+    ``previous`` is every file of the last build (sha256, size): from the engine's
+    state, else read from the last manifest.
+    """
     from contentpipe.siteimages import write_site_files
 
     root = cfg.root
-    previous = Manifest.read(cfg.out_dir / urls.MANIFEST_NAME)
-    writer = Writer(cfg.out_dir, {o.path: (o.sha256, o.size) for o in previous.outputs} if previous else {})
-    before = previous.by_path() if previous else {}
-    records: list[OutputRecord] = []
+    if previous is None:
+        last = Manifest.read(cfg.out_dir / urls.MANIFEST_NAME)
+        previous = {o.path: (o.sha256, o.size) for o in last.outputs} if last else {}
+    writer = Writer(cfg.out_dir, dict(previous))
+    placed: list[Placed] = []
     stats: dict[str, ChannelStats] = {}
     rel_memo: dict[Path, str] = {}
 
@@ -78,42 +98,39 @@ def write_outputs(cfg: ProjectConfig, plan: Plan, channels: Mapping[str, Channel
             if path in rendered:
                 data = rendered[path]
                 changed = writer.write(path, data, origin)
-                sha, size = hashlib.sha256(data).hexdigest(), len(data)
+                entry = _placed(_record(plan, out, path, hashlib.sha256(data).hexdigest(), len(data), rel))
             else:
                 writer.claim(path, origin)
-                (sha, size), changed = kept[path], False
+                entry, changed = kept[path], False  # what it shows and comes from did not change: nor its record
         except ContentpipeError as err:
             problems.add(err.problem)
             continue
         s = stats.setdefault(out.channel.name, ChannelStats())
         s.outputs += 1
-        s.bytes += size
+        s.bytes += entry.size
         s.written += changed
         s.unchanged += not changed
-        old = before.get(path) if path not in rendered else None
-        if old is not None and (old.sha256, old.size) == (sha, size):
-            records.append(old)  # kept: what it shows and comes from did not change, nor then its record
-        else:
-            records.append(_record(plan, out, path, sha, size, rel))
-    records += _write_static(channels, writer, problems)
-    records += write_site_files(plan.site_files, channels, made, writer, problems)
-    records += _write_renditions(plan, channels, made, writer)
-    present = {r.path for r in records}
+        placed.append(entry)
+    placed += [_placed(r) for r in _write_static(channels, writer, problems)]
+    placed += [_placed(r) for r in write_site_files(plan.site_files, channels, made, writer, problems)]
+    placed += [_placed(r) for r in _write_renditions(plan, channels, made, writer)]
+    present = {p.path for p in placed}
     documents = _documents(cfg, plan, [by_path[p] for p in sorted(present & by_path.keys())], rel)
-    return Staged(writer, records, documents, stats)
+    return Staged(writer, placed, documents, stats)
 
 
 def write_manifest(cfg: ProjectConfig, staged: Staged, problems: Sequence[Problem]) -> Written:
     """Remove what the last build wrote and this one did not, then write the manifest."""
     errors = sum(p.severity == "error" for p in problems)
-    manifest = Manifest(cfg.site.base_url, tuple(staged.records), errors, len(problems) - errors,
-                        tuple(p.to_json(cfg.root) for p in problems), staged.documents)
+    data = manifest_bytes(cfg.site.base_url, errors, len(problems) - errors,
+                          [p.to_json(cfg.root) for p in problems], staged.documents,
+                          sorted((p.path, p.line) for p in staged.placed))
     writer = staged.writer
     writer.remove_leftovers()
-    removed = len(writer.remove_stale({r.path for r in staged.records}))
+    removed = len(writer.remove_stale({p.path for p in staged.placed}))
     writer.claimed.pop(urls.MANIFEST_NAME, None)
-    writer.write(urls.MANIFEST_NAME, manifest.to_bytes(), str(cfg.file))
-    return Written(manifest, staged.records, staged.channels, writer.written, writer.unchanged, removed)
+    writer.write(urls.MANIFEST_NAME, data, str(cfg.file))
+    return Written(staged.placed, staged.channels, writer.written, writer.unchanged, removed)
 
 
 def _record(plan: Plan, out: PlannedOutput, path: str, sha: str, size: int, rel: Any) -> OutputRecord:
