@@ -32,6 +32,7 @@ from contentpipe.errors import Problem, Problems, SourcePos
 if TYPE_CHECKING:  # the stages are imported when a build has work to do: a no-op imports no renderer
     from contentpipe.engine.deps import Fingerprints
     from contentpipe.engine.writing import Placed
+    from contentpipe.load.masters import LoadMemo
     from contentpipe.load.packs import Channel
     from contentpipe.plan import Plan, PlannedOutput
     from contentpipe.render.run import Rendered
@@ -144,6 +145,7 @@ class Engine:
         self._config_sha = _file_sha(config.file)
         self._path_env = ("", "[]")
         self._code = code_stamp()
+        self._load_memo: LoadMemo | None = None  # what a kept engine need not parse again (made by the first build)
 
     # ----- the build -------------------------------------------------------------
 
@@ -181,6 +183,7 @@ class Engine:
         if self.out_dir is not None:
             config = replace(config, out_dir=self.out_dir)
         self.config, self.config_problems, self._config_sha = config, tuple(problems), sha
+        self._load_memo = None
         self.state_path = state_file(config.cache_dir, config.out_dir)
         return None
 
@@ -232,7 +235,7 @@ class Engine:
                pack_roots: list[Path], started: float, progress: Progress | None) -> BuildResult:
         from contentpipe.engine.deps import Fingerprints, Inputs, combine, engine_fingerprint
         from contentpipe.engine.writing import Placed, output_path, write_manifest, write_outputs
-        from contentpipe.load.masters import load_masters
+        from contentpipe.load.masters import LoadMemo, load_masters
         from contentpipe.plan import available_formats, plan_build
         from contentpipe.render.bodycache import BODY_VERSION, BodyCache
         from contentpipe.render.images import RenditionStore, make_renditions
@@ -253,7 +256,10 @@ class Engine:
         problems = Problems()  # config, load, plan and renditions: recomputed by every build that has work
         problems.extend(list(self.config_problems))
         loaded, keys_only = self._channels(options, problems)
-        masters = load_masters(cfg, problems, options.drafts)
+        if self._load_memo is None:
+            self._load_memo = LoadMemo()
+        self._load_memo.files = {path: row.sha256 for path, row in files.items()}
+        masters = load_masters(cfg, problems, options.drafts, self._load_memo)
         lap("load")
         plan = plan_build(cfg.site, loaded, masters, problems, keys_only)
         lap("plan")

@@ -7,14 +7,15 @@ are resolved relative to the document and must exist inside the project.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from contentpipe.config.project import ProjectConfig
 from contentpipe.config.rules import MarkdownRules
-from contentpipe.errors import ContentpipeError, Problems, SourcePos
+from contentpipe.errors import ContentpipeError, Problem, Problems, SourcePos
 from contentpipe.load.documents import MARKDOWN_SUFFIXES, Document, parse_document, resolve_ref
 from contentpipe.load.images import IMAGE_SUFFIXES, UNSUPPORTED_SUFFIXES, HashCache, ImageMaster, load_image
 from contentpipe.load.parsed import ParsedBodies
@@ -43,12 +44,29 @@ class Masters:
         return replace(self, documents=documents, images=images)
 
 
-def load_masters(config: ProjectConfig, problems: Problems, drafts: bool | None = None) -> Masters:
+@dataclass
+class LoadMemo:
+    """What an engine kept between builds keeps of loading: documents parsed before, by content, and the caches.
+
+    ``files`` is the engine's sha256 of every input by path, this build's.
+    """
+
+    files: Mapping[str, str] = field(default_factory=dict)
+    hashes: HashCache | None = None
+    parsed: ParsedBodies | None = None
+    documents: dict[tuple[str, str, str], tuple[Document | None, tuple[Problem, ...]]] = field(default_factory=dict)
+
+
+def load_masters(config: ProjectConfig, problems: Problems, drafts: bool | None = None,
+                 memo: LoadMemo | None = None) -> Masters:
     root = config.root
     assets = root / ASSETS_DIR
     if not assets.is_dir():
         problems.error("no assets/ folder: masters (Markdown and images) live there", SourcePos(assets))
-    cache = HashCache(config.cache_dir / "masters.json")
+    cache = memo.hashes if memo is not None and memo.hashes is not None else HashCache(
+        config.cache_dir / "masters.json")
+    if memo is not None:
+        memo.hashes = cache
     doc_paths: list[Path] = []
     images: dict[Path, ImageMaster] = {}
     image_files: set[Path] = set()
@@ -79,21 +97,39 @@ def load_masters(config: ProjectConfig, problems: Problems, drafts: bool | None 
     include_drafts = config.drafts if drafts is None else drafts
     documents: list[Document] = []
     skipped = 0
+    site_key = repr(config.site)
     for path in doc_paths:
-        try:
-            doc = parse_document(path, assets, config.site, problems)
-        except ContentpipeError as err:
-            problems.add(err.problem)
-            continue
-        except OSError as err:
-            problems.error(f"cannot read: {err.strerror}", SourcePos(path))
+        sha = memo.files.get(str(path), "") if memo is not None else ""
+        known = memo.documents.get((str(path), sha, site_key)) if memo is not None and sha else None
+        if known is None:
+            found = Problems()
+            parsed_doc: Document | None = None
+            try:
+                parsed_doc = parse_document(path, assets, config.site, found)
+            except ContentpipeError as err:
+                found.add(err.problem)
+            except OSError as err:
+                found.error(f"cannot read: {err.strerror}", SourcePos(path))
+            known = (parsed_doc, tuple(found))
+            if memo is not None and sha:
+                memo.documents[(str(path), sha, site_key)] = known
+        doc, found_problems = known
+        problems.extend(list(found_problems))
+        if doc is None:
             continue
         if doc.draft and not include_drafts:
             skipped += 1
             continue
         documents.append(doc)
 
-    parsed = ParsedBodies(config.cache_dir / "facts.json")
+    if memo is not None:
+        if memo.parsed is None:
+            memo.parsed = ParsedBodies(config.cache_dir / "facts.json")
+        live = {(str(p), memo.files.get(str(p), ""), site_key) for p in doc_paths}
+        for key in memo.documents.keys() - live:  # edited or gone: the old parse is for nothing now
+            del memo.documents[key]
+    parsed = memo.parsed if memo is not None and memo.parsed is not None else ParsedBodies(
+        config.cache_dir / "facts.json")
     known_docs = set(doc_paths)
     checked = [d for d in documents if _check_references(d, parsed, root, images, known_docs, problems)]
     return Masters(tuple(checked), images, parsed, skipped)

@@ -41,14 +41,14 @@ class ParsedBodies:
 
     def __init__(self, cache_file: Path | None) -> None:
         self.cache_file = cache_file
-        self._tokens: dict[tuple[Path, MarkdownRules], list[Token]] = {}
+        self._tokens: dict[tuple[Path, str, MarkdownRules], list[Token]] = {}
         self._stored: dict[str, list[object]] = load_json(cache_file, FACTS_VERSION) if cache_file else {}
         self._used: dict[str, list[object]] = {}
         self._facts: dict[str, Facts] = {}
 
     def tokens(self, doc: Document, rules: MarkdownRules) -> list[Token]:
         """Parsed tokens; only the last few are kept (a token stream weighs ~100x its text)."""
-        key = (doc.path, rules)
+        key = (doc.path, doc.sha256, rules)  # by content too: an engine kept between builds keeps this cache
         tokens = self._tokens.pop(key, None)
         if tokens is None:
             tokens = markdown.parse(rules, doc.body)
