@@ -293,3 +293,64 @@ def test_jpeg_renditions_use_optimised_huffman_tables(shots: Callable[..., Path]
     plain = io.BytesIO()
     im.save(plain, "JPEG", quality=82)
     assert path.stat().st_size < len(plain.getvalue())
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc: the pool's forkserver and its workers)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        kids = [p for p, parent in parents.items() if parent in frontier]
+        found += kids
+        frontier = kids
+    return found
+
+
+def test_a_worker_killed_mid_build_is_survived(tmp_path: Path) -> None:
+    """SIGKILL one image worker while it encodes: its masters are made again, and the build is whole."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from contentpipe.errors import Problems
+    from contentpipe.load.images import HashCache, load_image
+    from contentpipe.render.images import RenditionStore, make_renditions
+    from contentpipe.renditions import Box, Rendition, RenditionSpec, rendition_name
+
+    masters, specs = [], []
+    for i in range(6):
+        path = tmp_path / f"m{i}.jpg"
+        path.write_bytes(f.encode(f.marked((2400, 1600), (0.3 + i / 20, 0.5)), "JPEG"))
+        masters.append(load_image(path, tmp_path, HashCache(tmp_path / "h.json"), Problems()))
+    for m in masters:
+        for fmt in ("avif", "webp", "jpeg"):
+            spec = RenditionSpec(1600, 1067, Box(), fmt, 60)
+            specs.append(Rendition(m, spec, rendition_name(m, spec)))
+    store, problems = RenditionStore(tmp_path / "store"), Problems()
+    out: list[object] = []
+    worker = threading.Thread(target=lambda: out.append(make_renditions(specs, store, 2, problems)))
+    worker.start()
+    killed = False
+    deadline = time.monotonic() + 60
+    while worker.is_alive() and not killed and time.monotonic() < deadline:
+        pids = _descendants(os.getpid())
+        if len(pids) >= 3:  # the forkserver and two workers
+            time.sleep(0.3)
+            os.kill(pids[-1], signal.SIGKILL)
+            killed = True
+        time.sleep(0.05)
+    worker.join(300)
+    assert killed and out, "no worker was seen"
+    done, _, failed = out[0]  # type: ignore[misc]
+    assert failed == set() and not list(problems)
+    assert sorted(done) == sorted(r.name for r in specs)
+    for r in specs:
+        with Image.open(store.folder / r.name) as im:
+            assert im.size == (1600, 1067)

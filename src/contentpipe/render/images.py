@@ -16,8 +16,10 @@ import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageCms, ImageOps
 
@@ -119,14 +121,33 @@ def make_renditions(renditions: Iterable[Rendition], store: RenditionStore, jobs
         for task in tasks:
             collect(task[0], _render_master_safe(*task))
     else:
-        ctx = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx) as pool:
+        left = _in_pool(tasks, min(jobs, len(tasks)), collect)
+        if left:  # a worker died (killed, or a decoder crashed): again once, then each master alone
+            left = _in_pool(left, min(jobs, len(left)), collect)
+        for task in left:
+            if _in_pool([task], 1, collect):
+                collect(task[0], "the image worker died making its renditions (a crash in the decoder?)")
+    store.save()
+    return done, encoded, failed
+
+
+_Task = tuple[str, list[tuple[str, RenditionSpec]], str]
+
+
+def _in_pool(tasks: list[_Task], workers: int, collect: Callable[[str, Any], None]) -> list[_Task]:
+    """Run tasks in a process pool; the tasks not done when a worker died (none when all went well)."""
+    ctx = multiprocessing.get_context("forkserver")
+    done: set[str] = set()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             futures: dict[Future[list[tuple[str, str, int]] | str], str] = {
                 pool.submit(_render_master_safe, *task): task[0] for task in tasks}
             for fut in as_completed(futures):
                 collect(futures[fut], fut.result())
-    store.save()
-    return done, encoded, failed
+                done.add(futures[fut])
+    except BrokenProcessPool:
+        log.warning("an image worker died; %d masters left to make again", len(tasks) - len(done))
+    return [t for t in tasks if t[0] not in done]
 
 
 def _render_master_safe(path: str, specs: list[tuple[str, RenditionSpec]],
