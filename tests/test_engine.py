@@ -212,3 +212,19 @@ def test_an_edit_of_the_macros_drawing_body_images_reaches_every_body(project: P
     Project.load(project).build()
     assert 'class="two"' in (project / "dist/web/b/index.html").read_text()
     same_as_clean(project, tmp_path)
+
+
+def test_a_state_of_another_schema_version_is_made_anew(project: Path) -> None:
+    import sqlite3
+
+    first = Project.load(project)
+    first.build()
+    db = sqlite3.connect(first.engine.state_path)
+    db.execute("DROP TABLE outputs")
+    db.execute("CREATE TABLE outputs (path TEXT PRIMARY KEY, size INTEGER)")  # an older layout
+    db.execute("UPDATE meta SET value = '0' WHERE key = 'schema'")
+    db.commit()
+    db.close()
+    again = Project.load(project).build()
+    assert again.ok and again.kept == 0 and again.rendered > 10  # no state: everything made again, no crash
+    assert Project.load(project).build().rendered == 0  # and the new state serves the next build

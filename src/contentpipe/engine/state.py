@@ -139,9 +139,11 @@ def write_state(path: Path, meta: Mapping[str, str], inputs: Mapping[str, InputR
     db = _connect(path)
     try:
         db.execute("BEGIN IMMEDIATE")
-        if base is None:
+        if base is None:  # no state, another schema version or a damaged one: made anew
             for table in ("meta", "inputs", "outputs", "templates"):
-                db.execute(f"DELETE FROM {table}")
+                db.execute(f"DROP TABLE IF EXISTS {table}")
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                db.execute(statement)
             base = Snapshot.empty()
         meta = {**meta, "schema": str(SCHEMA_VERSION)}
         db.executemany("DELETE FROM meta WHERE key = ?", [(k,) for k in base.meta.keys() - meta.keys()])
