@@ -117,14 +117,6 @@ def outputs_in_place(out_dir: str, outputs: Mapping[str, OutputRow]) -> bool:
     return True
 
 
-def _same_file(path: str, row: OutputRow) -> bool:
-    try:
-        st = os.stat(path)  # noqa: PTH116 - a string path: this runs once per output
-    except OSError:
-        return False
-    return st.st_size == row.size and st.st_mtime_ns == row.mtime_ns
-
-
 def _stat(path: Path | str) -> Stat | None:
     try:
         st = os.stat(path)  # noqa: PTH116 - also given strings: this runs once per output
@@ -144,7 +136,7 @@ class Engine:
         self.state_path = state_file(config.cache_dir, config.out_dir)
         self._config_sha = _file_sha(config.file)
         self._path_env = ("", "[]")
-        self._code = code_stamp()
+        self.code = code_stamp()
         self._load_memo: LoadMemo | None = None  # what a kept engine need not parse again (made by the first build)
 
     # ----- the build -------------------------------------------------------------
@@ -155,7 +147,7 @@ class Engine:
             return BuildResult(self.config.root, self.config.out_dir, unusable, wrote_outputs=False,
                                seconds=time.perf_counter() - started)
         snapshot = read_state(self.state_path)
-        pack_roots = self._pack_roots(snapshot)
+        pack_roots = self.pack_roots(snapshot)
         stats = stat_inputs(self.config.file, [self.config.root / ASSETS_DIR, *pack_roots])
         if options.full:
             snapshot = Snapshot(snapshot.meta, snapshot.inputs, {}, {})  # known hashes, no known outputs
@@ -187,7 +179,7 @@ class Engine:
         self.state_path = state_file(config.cache_dir, config.out_dir)
         return None
 
-    def _pack_roots(self, snapshot: Snapshot | None = None) -> list[Path]:
+    def pack_roots(self, snapshot: Snapshot | None = None) -> list[Path]:
         """Every folder packs can come from: built-in, the project's channels/, each installed pack.
 
         Installed packs are found through entry points, which costs a scan of
@@ -210,7 +202,7 @@ class Engine:
         meta = snapshot.meta
         if meta.get("options") != options.key() or meta.get("packs") != json.dumps([str(p) for p in pack_roots]):
             return False
-        if meta.get("code") != self._code:
+        if meta.get("code") != self.code:
             return False
         if not unchanged(stats, snapshot.inputs):
             return False
@@ -255,7 +247,7 @@ class Engine:
         files = hash_inputs(stats, snapshot.inputs)
         problems = Problems()  # config, load, plan and renditions: recomputed by every build that has work
         problems.extend(list(self.config_problems))
-        loaded, keys_only = self._channels(options, problems)
+        loaded, keys_only = self.channels(options, problems)
         if self._load_memo is None:
             self._load_memo = LoadMemo()
         self._load_memo.files = {path: row.sha256 for path, row in files.items()}
@@ -270,7 +262,7 @@ class Engine:
             plan = plan_build(cfg.site, loaded, masters, problems, keys_only)
         lap("renditions")
 
-        engine_fp = engine_fingerprint(cfg.site, available_formats(), [BODY_VERSION, self._code])
+        engine_fp = engine_fingerprint(cfg.site, available_formats(), [BODY_VERSION, self.code])
         fps = Fingerprints(plan, masters, Inputs(files, snapshot.templates, engine_fp))
         todo, kept, why = self._plan_work(plan, fps, snapshot, combine)
         body_cache = BodyCache(cfg.cache_dir / "bodies")
@@ -313,7 +305,7 @@ class Engine:
                   "renditions": len(plan.renditions), "outputs": len(rendered) + len(kept),
                   "channels": {n: {"outputs": s.outputs, "bytes": s.bytes} for n, s in written.channels.items()}}
         meta = {"options": options.key(), "packs": json.dumps([str(p) for p in pack_roots]),
-                "path_env": self._path_env[0], "plugin_packs": self._path_env[1], "code": self._code,
+                "path_env": self._path_env[0], "plugin_packs": self._path_env[1], "code": self.code,
                 "problems": json.dumps([problem_to_state(p) for p in sort_problems([*problems, *write_problems])]),
                 "counts": json.dumps(counts), "project": str(cfg.root), "out_dir": str(cfg.out_dir)}
         write_state(self.state_path, meta, files, rows, templates, None if options.full else snapshot)
@@ -325,7 +317,7 @@ class Engine:
         result.seconds = time.perf_counter() - started
         return result
 
-    def _channels(self, options: BuildOptions, problems: Problems) -> tuple[dict[str, Channel], frozenset[str]]:
+    def channels(self, options: BuildOptions, problems: Problems) -> tuple[dict[str, Channel], frozenset[str]]:
         """The channels to build, and the canonical one planned for its keys only (``--channel email``)."""
         from contentpipe.load.packs import discover, load_channels
 
@@ -366,7 +358,7 @@ class Engine:
             elif combine(parts) != old.fp:
                 changed = sorted(k for k in parts.keys() | old.parts.keys() if parts.get(k) != old.parts.get(k))
                 why[path] = "changed: " + ", ".join(changed)
-            elif not _same_file(f"{out_dir}/{path}", old):
+            elif _stat(f"{out_dir}/{path}") != Stat(old.size, old.mtime_ns):
                 why[path] = "its file changed on disk"
             else:
                 continue

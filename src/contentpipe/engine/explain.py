@@ -51,7 +51,7 @@ def explain(engine: Engine, target: str, options: BuildOptions | None = None) ->
     row = snapshot.outputs[path]
     lines = [f"{path}", f"  published at: {row.key}", f"  last build: {row.why}"]
     problems = Problems()
-    loaded, keys_only = engine._channels(options, problems)
+    loaded, keys_only = engine.channels(options, problems)
     masters = load_masters(cfg, problems, options.drafts)
     plan = plan_build(cfg.site, loaded, masters, problems, keys_only)
     out = next((o for o in plan.outputs if output_path(o) == path), None)
@@ -59,10 +59,10 @@ def explain(engine: Engine, target: str, options: BuildOptions | None = None) ->
         lines.append("  now: no longer planned (its source is gone, or its channel is not built); "
                      "the next build removes it")
         return True, lines
-    stats = stat_inputs(cfg.file, [cfg.root / "assets", *engine._pack_roots()])
+    stats = stat_inputs(cfg.file, [cfg.root / "assets", *engine.pack_roots()])
     files = hash_inputs(stats, snapshot.inputs)
     fps = Fingerprints(plan, masters, Inputs(files, snapshot.templates, engine_fingerprint(
-        cfg.site, available_formats(), [BODY_VERSION, engine._code])))
+        cfg.site, available_formats(), [BODY_VERSION, engine.code])))
     lines += _dependencies(out, plan, snapshot, cfg.root, files, template_candidates)
     parts = fps.parts(out)
     lines.append("  now: " + _verdict(parts, row, combine))
