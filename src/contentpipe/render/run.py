@@ -59,10 +59,8 @@ def render_outputs(plan: Plan, masters: Masters, outputs: Sequence[PlannedOutput
         templates, builder = builders[name]
         problems = Problems()
         builder.problems = problems
-        recording = hasattr(builder, "reads")
         reads: set[str] = set()
-        if recording:
-            builder.reads = reads if out.rule.per in ("locale", "tag", "site") else None
+        builder.reads = reads if out.rule.per in ("locale", "tag", "site") else None
         templates.env.loaded = loaded = {out.rule.template} if out.rule.template else set()
         if any((d / MACROS).is_file() for d in templates.dirs):
             loaded.add(MACROS)
@@ -73,12 +71,10 @@ def render_outputs(plan: Plan, masters: Masters, outputs: Sequence[PlannedOutput
             problems.add(err.problem)
         finally:
             templates.env.loaded = None
-            if recording:
-                builder.reads = None
+            builder.reads = None
         if data is not None and out.doc is not None:
             by_doc[(name, out.rule.kind, out.doc.path)] = data
-        fields = frozenset(reads) if recording else frozenset({"*"})
-        rendered.append(Rendered(out, data, tuple(problems), frozenset(loaded), fields))
+        rendered.append(Rendered(out, data, tuple(problems), frozenset(loaded), frozenset(reads)))
     for out in messages:
         problems = Problems()
         builder = builders[out.channel.name][1] if out.channel.name in builders else None
