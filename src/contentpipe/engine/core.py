@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from contentpipe.config.project import ProjectConfig
 from contentpipe.engine.result import BuildResult, ChannelStats
-from contentpipe.engine.scan import Stat, hash_inputs, stat_inputs, unchanged
+from contentpipe.engine.scan import Stat, file_sha256, hash_inputs, stat_inputs, unchanged
 from contentpipe.engine.state import OutputRow, Snapshot, TemplateRow, read_state, state_file, write_state
 from contentpipe.errors import Problem, Problems, SourcePos
 
@@ -89,13 +89,6 @@ def code_stamp() -> str:
     return hashlib.sha256("\n".join(sorted(found)).encode()).hexdigest()[:24]
 
 
-def _file_sha(path: Path) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return ""
-
-
 def _mtime(path: str) -> int:
     try:
         return Path(path).stat().st_mtime_ns
@@ -134,7 +127,7 @@ class Engine:
         self.config_problems = tuple(config_problems)
         self.out_dir = out_dir  # given by the caller (--out): it stands whatever contentpipe.toml says
         self.state_path = state_file(config.cache_dir, config.out_dir)
-        self._config_sha = _file_sha(config.file)
+        self._config_sha = file_sha256(str(config.file))
         self._path_env = ("", "[]")
         self.code = code_stamp()
         self._load_memo: LoadMemo | None = None  # what a kept engine need not parse again (made by the first build)
@@ -164,7 +157,7 @@ class Engine:
         from contentpipe.config.project import load_config
         from contentpipe.errors import ProjectError
 
-        sha = _file_sha(self.config.file)
+        sha = file_sha256(str(self.config.file))
         if sha == self._config_sha:
             return None
         problems = Problems()

@@ -41,6 +41,7 @@ def render_outputs(plan: Plan, masters: Masters, outputs: Sequence[PlannedOutput
     by_doc: dict[tuple[str, str, Path], bytes] = {}  # (channel, kind, document) -> bytes, for .eml parts
     messages: list[PlannedOutput] = []
     builders: dict[str, tuple[Templates, ContextBuilder]] = {}
+    has_macros: dict[str, bool] = {}
     total = len(outputs)
     # a document's outputs in every channel together: its parsed tokens are still in memory
     ordered = sorted(outputs, key=lambda o: (o.doc is None, str(o.doc.path) if o.doc else "", o.channel.name,
@@ -56,13 +57,14 @@ def render_outputs(plan: Plan, masters: Masters, outputs: Sequence[PlannedOutput
             templates = Templates(out.channel)
             builders[name] = (templates, ContextBuilder(plan, out.channel, templates, masters, Problems(),
                                                         body_cache))
+            has_macros[name] = any((d / MACROS).is_file() for d in templates.dirs)
         templates, builder = builders[name]
         problems = Problems()
         builder.problems = problems
         reads: set[str] = set()
         builder.reads = reads if out.rule.per in ("locale", "tag", "site") else None
         templates.env.loaded = loaded = {out.rule.template} if out.rule.template else set()
-        if any((d / MACROS).is_file() for d in templates.dirs):
+        if has_macros[name]:
             loaded.add(MACROS)
         data: bytes | None = None
         try:
