@@ -113,7 +113,7 @@ def build(project: str, channels: tuple[str, ...], out: str | None, as_json: boo
     else:
         result = proj.build(channels or None, drafts=drafts, all_or_nothing=all_or_nothing, full=full)
     if as_json:
-        click.echo(json.dumps(result.summary(), indent=2, ensure_ascii=False))
+        click.echo(dump_summary(result.summary()))
     else:
         show_problems(result.problems)
         _show_summary(result)
@@ -121,12 +121,25 @@ def build(project: str, channels: tuple[str, ...], out: str | None, as_json: boo
     raise SystemExit(EXIT_PROBLEMS if failed else EXIT_OK)
 
 
+def dump_summary(summary: dict[str, Any]) -> str:
+    """The summary indented for people, each problem on one line: json's indenting encoder is pure Python,
+    and a corpus can carry ten thousand warnings."""
+    problems = summary.get("problems")
+    if not problems:
+        return json.dumps(summary, indent=2, ensure_ascii=False)
+    marker = "\u0000problems\u0000"
+    text = json.dumps({**summary, "problems": marker}, indent=2, ensure_ascii=False)
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    rows = ",\n".join("    " + encode(p) for p in problems)
+    return text.replace(json.dumps(marker), "[\n" + rows + "\n  ]", 1)
+
+
 def _verify(proj: Project, channels: tuple[str, ...], drafts: bool | None, as_json: bool) -> None:
     result, differences = proj.verify(channels or None, drafts=drafts)
     if as_json:
         summary = result.summary()
         summary["verify"] = {"ok": not differences, "differences": [vars(d) for d in differences]}
-        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+        click.echo(dump_summary(summary))
     else:
         show_problems(result.problems)
         _show_summary(result)
@@ -250,7 +263,7 @@ def publish(project: str, target_name: str | None, target_url: str | None, out: 
         err_console().print(f"error: {err}", style="red", markup=False)
         raise SystemExit(EXIT_PROBLEMS) from err
     if as_json:
-        click.echo(json.dumps(result.summary(), indent=2, ensure_ascii=False))
+        click.echo(dump_summary(result.summary()))
     else:
         _show_publish(result)
     raise SystemExit(EXIT_OK if result.ok else EXIT_PROBLEMS)

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 from contentpipe.config.project import ProjectConfig
 from contentpipe.engine.result import BuildResult, ChannelStats
 from contentpipe.engine.scan import Stat, file_sha256, hash_inputs, stat_inputs, unchanged
-from contentpipe.engine.state import OutputRow, Snapshot, TemplateRow, read_state, state_file, write_state
+from contentpipe.engine.state import (
+    Check, OutputRow, Snapshot, TemplateRow, read_check, read_state, state_file, write_state,
+)
 from contentpipe.errors import Problem, Problems, SourcePos
 
 if TYPE_CHECKING:  # the stages are imported when a build has work to do: a no-op imports no renderer
@@ -62,8 +64,15 @@ def problem_to_state(p: Problem) -> dict[str, Any]:
             "severity": p.severity, "hint": p.hint}
 
 
-def problem_from_state(d: Mapping[str, Any]) -> Problem:
-    return Problem(str(d["message"]), SourcePos(Path(d["path"]), d.get("line"), d.get("key")),
+def problem_from_state(d: Mapping[str, Any], paths: dict[str, Path] | None = None) -> Problem:
+    """A problem as the state keeps it; ``paths`` shares one Path per file (thousands of warnings, few files)."""
+    name = str(d["path"])
+    path = paths.get(name) if paths is not None else None
+    if path is None:
+        path = Path(name)
+        if paths is not None:
+            paths[name] = path
+    return Problem(str(d["message"]), SourcePos(path, d.get("line"), d.get("key")),
                    d.get("severity", "error"), str(d.get("hint", "")))
 
 
@@ -96,16 +105,16 @@ def _mtime(path: str) -> int:
         return -1
 
 
-def outputs_in_place(out_dir: str, outputs: Mapping[str, OutputRow]) -> bool:
+def outputs_in_place(out_dir: str, outputs: Mapping[str, tuple[int, int]]) -> bool:
     """Every file of the last build still has the size and mtime it was left with (none is back)."""
-    for path, row in outputs.items():
+    for path, (size, mtime_ns) in outputs.items():
         try:
             st = os.stat(f"{out_dir}/{path}")  # noqa: PTH116 - 19,000 Path objects cost more than the stats
         except OSError:
-            if row.size >= 0:
+            if size >= 0:
                 return False
             continue
-        if row.size < 0 or st.st_size != row.size or st.st_mtime_ns != row.mtime_ns:
+        if size < 0 or st.st_size != size or st.st_mtime_ns != mtime_ns:
             return False
     return True
 
@@ -139,13 +148,14 @@ class Engine:
         if (unusable := self._reload_config()) is not None:
             return BuildResult(self.config.root, self.config.out_dir, unusable, wrote_outputs=False,
                                seconds=time.perf_counter() - started)
-        snapshot = read_state(self.state_path)
-        pack_roots = self.pack_roots(snapshot)
+        check = read_check(self.state_path)
+        pack_roots = self.pack_roots(check.meta if check is not None else None)
         stats = stat_inputs(self.config.file, [self.config.root / ASSETS_DIR, *pack_roots])
+        if not options.full and check is not None and self._nothing_changed(check, options, pack_roots, stats):
+            return self._kept_result(check, started)
+        snapshot = read_state(self.state_path)
         if options.full:
             snapshot = Snapshot(snapshot.meta, snapshot.inputs, {}, {})  # known hashes, no known outputs
-        elif self._nothing_changed(snapshot, options, pack_roots, stats):
-            return self._kept_result(snapshot, started)
         return self._build(snapshot, options, stats, pack_roots, started, progress)
 
     def _reload_config(self) -> list[Problem] | None:
@@ -172,7 +182,7 @@ class Engine:
         self.state_path = state_file(config.cache_dir, config.out_dir)
         return None
 
-    def pack_roots(self, snapshot: Snapshot | None = None) -> list[Path]:
+    def pack_roots(self, meta: Mapping[str, str] | None = None) -> list[Path]:
         """Every folder packs can come from: built-in, the project's channels/, each installed pack.
 
         Installed packs are found through entry points, which costs a scan of
@@ -182,7 +192,7 @@ class Engine:
         from contentpipe.load.packdirs import builtin_packs_dir, plugin_packs
 
         env = json.dumps([(p, _mtime(p)) for p in sys.path])
-        meta = snapshot.meta if snapshot is not None else {}
+        meta = meta or {}
         if meta.get("path_env") == env and "plugin_packs" in meta:
             plugins = [Path(p) for p in json.loads(meta["plugin_packs"])]
         else:
@@ -190,27 +200,27 @@ class Engine:
         self._path_env = (env, json.dumps([str(p) for p in plugins]))
         return [builtin_packs_dir(), self.config.root / "channels", *plugins]
 
-    def _nothing_changed(self, snapshot: Snapshot, options: BuildOptions, pack_roots: list[Path],
+    def _nothing_changed(self, check: Check, options: BuildOptions, pack_roots: list[Path],
                          stats: Mapping[str, Stat]) -> bool:
-        meta = snapshot.meta
+        meta = check.meta
         if meta.get("options") != options.key() or meta.get("packs") != json.dumps([str(p) for p in pack_roots]):
             return False
-        if meta.get("code") != self.code:
+        if meta.get("code") != self.code or "final" not in meta:
             return False
-        if not unchanged(stats, snapshot.inputs):
+        if not unchanged(stats, check.inputs):
             return False
-        return outputs_in_place(str(self.config.out_dir), snapshot.outputs)
+        return outputs_in_place(str(self.config.out_dir), check.outputs)
 
-    def _kept_result(self, snapshot: Snapshot, started: float) -> BuildResult:
-        meta = snapshot.meta
+    def _kept_result(self, check: Check, started: float) -> BuildResult:
+        """The last build's result again: its problems as it sorted them, its counts."""
+        meta = check.meta
         counts = json.loads(meta.get("counts", "{}"))
-        problems = [problem_from_state(p) for p in json.loads(meta.get("problems", "[]"))]
-        problems += [problem_from_state(p) for row in snapshot.outputs.values() if row.problems_json != "[]"
-                     for p in row.problems]
+        paths: dict[str, Path] = {}
+        problems = [problem_from_state(p, paths) for p in json.loads(meta["final"])]
         channels = {name: ChannelStats(s["outputs"], 0, s["outputs"], s["bytes"])
                     for name, s in counts.get("channels", {}).items()}
-        files = sum(row.size >= 0 for row in snapshot.outputs.values())
-        return BuildResult(self.config.root, self.config.out_dir, sort_problems(problems), channels,
+        files = sum(size >= 0 for size, _ in check.outputs.values())
+        return BuildResult(self.config.root, self.config.out_dir, problems, channels,
                            documents=counts.get("documents", 0), drafts_skipped=counts.get("drafts_skipped", 0),
                            renditions=counts.get("renditions", 0), unchanged=files,
                            kept=counts.get("outputs", 0), seconds=time.perf_counter() - started,
@@ -299,7 +309,7 @@ class Engine:
                   "channels": {n: {"outputs": s.outputs, "bytes": s.bytes} for n, s in written.channels.items()}}
         meta = {"options": options.key(), "packs": json.dumps([str(p) for p in pack_roots]),
                 "path_env": self._path_env[0], "plugin_packs": self._path_env[1], "code": self.code,
-                "problems": json.dumps([problem_to_state(p) for p in sort_problems([*problems, *write_problems])]),
+                "final": _problems_json(final),
                 "counts": json.dumps(counts), "project": str(cfg.root), "out_dir": str(cfg.out_dir)}
         write_state(self.state_path, meta, files, rows, templates, None if options.full else snapshot)
         lap("state")

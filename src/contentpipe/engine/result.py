@@ -75,7 +75,21 @@ class BuildResult:
             "wrote_outputs": self.wrote_outputs,
             "errors": len(self.errors),
             "warnings": len(self.warnings),
-            "problems": [p.to_json(self.project) for p in self.problems],
+            "problems": problems_json(self.problems, self.project),
             "seconds": round(self.seconds, 3),
             "timings": self.timings,
         }
+
+
+def problems_json(problems: list[Problem], root: Path) -> list[dict[str, object]]:
+    """``Problem.to_json`` of each, the path made relative once per file (a corpus has thousands of warnings)."""
+    files: dict[Path, str] = {}
+    found = []
+    for p in problems:
+        path = p.where.path
+        name = files.get(path)
+        if name is None:
+            name = files[path] = str(p.to_json(root)["file"])
+        found.append({"severity": p.severity, "file": name, "line": p.where.line, "key": p.where.key,
+                      "message": p.message + (f" ({p.hint})" if p.hint else "")})
+    return found

@@ -128,6 +128,34 @@ def read_state(path: Path) -> Snapshot:
     return Snapshot(meta, inputs, outputs, templates)
 
 
+@dataclass(frozen=True)
+class Check:
+    """What the no-op check compares: the meta, the inputs, and where every output file stood."""
+
+    meta: Mapping[str, str]
+    inputs: Mapping[str, InputRow]
+    outputs: Mapping[str, tuple[int, int]]  # path -> (size, mtime_ns); size -1: no file
+
+
+def read_check(path: Path) -> Check | None:
+    """The committed state as far as the no-op check needs it (a fraction of ``read_state``), or None."""
+    if not path.is_file():
+        return None
+    try:
+        db = _connect(path)
+        try:
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+            if meta.get("schema") != str(SCHEMA_VERSION):
+                return None
+            inputs = {p: InputRow(s, m, h) for p, s, m, h in db.execute("SELECT * FROM inputs")}
+            outputs = {p: (s, m) for p, s, m in db.execute("SELECT path, size, mtime_ns FROM outputs")}
+        finally:
+            db.close()
+    except (sqlite3.DatabaseError, ValueError, TypeError):
+        return None
+    return Check(meta, inputs, outputs)
+
+
 def write_state(path: Path, meta: Mapping[str, str], inputs: Mapping[str, InputRow],
                 outputs: Mapping[str, OutputRow], templates: Mapping[tuple[str, str], TemplateRow],
                 previous: Snapshot | None = None) -> None:
