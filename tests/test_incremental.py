@@ -125,6 +125,77 @@ def test_a_stale_output_is_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "+<p>stale</p></body>" in report
 
 
+# ----- a kept project patches text edits ----------------------------------------------------------
+
+TEXT_EDITS = ("edit_body", "edit_summary", "edit_body", "change_tags", "edit_body", "edit_summary",
+              "break_front_matter", "edit_body", "fix_problems", "edit_body", "edit_template", "edit_body")
+
+
+@pytest.mark.parametrize("seed", [301, 303])
+def test_text_edits_in_a_kept_project_are_patched_and_match_a_clean_build(
+        seed: int, work: Path, monkeypatch: pytest.MonkeyPatch, reference: tuple[Path, float]) -> None:
+    """Body and summary edits take the in-memory patch; the rest, and whatever follows, the full path."""
+    store, _ = reference
+    root = inc.make_project(work / "proj", seed)
+    shutil.copytree(store, work / "cache/renditions")
+    rng = random.Random(seed)
+    ways = []
+    with inc.cache_env(monkeypatch, work / "cache"):
+        project = Project.load(root)
+        project.build()
+        for name in TEXT_EDITS:
+            done = inc.STEPS[name](root, rng)
+            result = project.build()
+            ways.append((name, result.way))
+            assert inc.check_build(root, result, monkeypatch, store) == "", f"after {done}: {ways}"
+    assert ("edit_body", "patch") in ways and ("edit_summary", "patch") in ways, ways
+    assert ("change_tags", "patch") not in ways and ("edit_template", "patch") not in ways, ways
+
+
+def _kept_after_one_build(root: Path, work: Path, store: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    shutil.copytree(store, work / "cache/renditions")
+    monkeypatch.setenv(inc.CACHE_ENV, str(work / "cache"))
+    project = Project.load(root)
+    assert project.build().ok
+    return project
+
+
+def _plain_body_edit(doc: Path) -> None:
+    """A sentence at the end: no line of the document moves, so the edit is one the patch can make."""
+    doc.write_text(doc.read_text(encoding="utf-8").rstrip("\n") + " One sentence more.\n", encoding="utf-8")
+
+
+def test_a_kept_project_sees_a_build_made_by_another(work: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     reference: tuple[Path, float]) -> None:
+    store, _ = reference
+    root = inc.make_project(work / "proj", 5)
+    kept = _kept_after_one_build(root, work, store, monkeypatch)
+    first, second = inc.english(root)[:2]
+    _plain_body_edit(first)
+    other = Project.load(root).build()  # another process would do the same: the state moves on without `kept`
+    assert other.way == "full"  # a project loaded anew has no build in memory to patch
+    _plain_body_edit(second)
+    result = kept.build()
+    assert result.way == "full"
+    assert inc.check_build(root, result, monkeypatch, store) == ""
+
+
+def test_a_kept_project_restores_an_output_changed_on_disk(work: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           reference: tuple[Path, float]) -> None:
+    store, _ = reference
+    root = inc.make_project(work / "proj", 5)
+    kept = _kept_after_one_build(root, work, store, monkeypatch)
+    _plain_body_edit(inc.english(root)[0])
+    assert kept.build().way == "patch"
+    page = kept.config.out_dir / "web/index.html"
+    page.write_text("<p>edited by hand</p>", encoding="utf-8")
+    _plain_body_edit(inc.english(root)[1])
+    result = kept.build()
+    assert result.way == "full"
+    assert inc.check_build(root, result, monkeypatch, store) == ""
+    assert "edited by hand" not in page.read_text(encoding="utf-8")
+
+
 # ----- a build killed midway -------------------------------------------------------------------------
 
 

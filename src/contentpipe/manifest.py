@@ -80,11 +80,22 @@ def record_line(record: OutputRecord) -> str:
     return json.dumps(record.to_json(), ensure_ascii=False, sort_keys=True, separators=(",", ": "))
 
 
-def manifest_bytes(base_url: str, errors: int, warnings: int, problems: Sequence[dict[str, Any]],
+def manifest_bytes(base_url: str, errors: int, warnings: int, problems: Sequence[dict[str, Any]] | str,
                    documents: dict[str, Any], lines: Sequence[tuple[str, str]]) -> bytes:
-    """The manifest file: a head, then one output per line sorted by path (diffable; json's C encoder)."""
+    """The manifest file: a head, then one output per line sorted by path (diffable; json's C encoder).
+
+    ``problems`` may come serialised already (``problems_text``), as a kept engine keeps it.
+    """
+    text = problems if isinstance(problems, str) else problems_text(problems)
+    marker = "\u0000problems\u0000"
     head = json.dumps({"version": MANIFEST_VERSION, "base_url": base_url, "errors": errors, "warnings": warnings,
-                       "problems": list(problems), "documents": documents},
+                       "problems": marker, "documents": documents},
                       ensure_ascii=False, sort_keys=True, separators=(",", ": "))
+    head = head.replace(json.dumps(marker), text, 1)
     body = ",\n".join(line for _, line in lines)
     return (head[:-1] + ',\n"outputs": [\n' + body + "\n]}\n").encode()
+
+
+def problems_text(problems: Sequence[dict[str, Any]]) -> str:
+    """The manifest's problem list as it appears in the file."""
+    return json.dumps(list(problems), ensure_ascii=False, sort_keys=True, separators=(",", ": "))

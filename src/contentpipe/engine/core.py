@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -27,13 +28,23 @@ from contentpipe.config.project import ProjectConfig
 from contentpipe.engine.result import BuildResult, ChannelStats
 from contentpipe.engine.scan import Stat, file_sha256, hash_inputs, stat_inputs, unchanged
 from contentpipe.engine.state import (
-    Check, OutputRow, Snapshot, TemplateRow, read_check, read_state, state_file, write_state,
+    Check,
+    OutputRow,
+    Snapshot,
+    TemplateRow,
+    read_check,
+    read_state,
+    state_file,
+    write_state,
 )
 from contentpipe.errors import Problem, Problems, SourcePos
 
 if TYPE_CHECKING:  # the stages are imported when a build has work to do: a no-op imports no renderer
     from contentpipe.engine.deps import Fingerprints
+    from contentpipe.engine.patch import World
+    from contentpipe.engine.state import InputRow
     from contentpipe.engine.writing import Placed
+    from contentpipe.load.documents import Document
     from contentpipe.load.masters import LoadMemo
     from contentpipe.load.packs import Channel
     from contentpipe.plan import Plan, PlannedOutput
@@ -140,6 +151,7 @@ class Engine:
         self._path_env = ("", "[]")
         self.code = code_stamp()
         self._load_memo: LoadMemo | None = None  # what a kept engine need not parse again (made by the first build)
+        self._world: World | None = None  # the last committed build, which a kept engine can patch
 
     # ----- the build -------------------------------------------------------------
 
@@ -148,6 +160,11 @@ class Engine:
         if (unusable := self._reload_config()) is not None:
             return BuildResult(self.config.root, self.config.out_dir, unusable, wrote_outputs=False,
                                seconds=time.perf_counter() - started)
+        if self._world is not None and not options.full:
+            from contentpipe.engine.patch import try_patch
+
+            if (patched := try_patch(self, self._world, options.key(), started)) is not None:
+                return patched
         check = read_check(self.state_path)
         pack_roots = self.pack_roots(check.meta if check is not None else None)
         stats = stat_inputs(self.config.file, [self.config.root / ASSETS_DIR, *pack_roots])
@@ -179,8 +196,19 @@ class Engine:
             config = replace(config, out_dir=self.out_dir)
         self.config, self.config_problems, self._config_sha = config, tuple(problems), sha
         self._load_memo = None
+        self._world = None
         self.state_path = state_file(config.cache_dir, config.out_dir)
         return None
+
+    @property
+    def load_memo(self) -> LoadMemo | None:
+        return self._load_memo
+
+    def keep_world(self, world: World, documents: Mapping[Path, Document], files: Mapping[str, InputRow]) -> None:
+        """After a patch: its build is the one to patch next; the loader's memory follows the edits."""
+        self._world = world
+        if self._load_memo is not None:
+            self._load_memo.files = {path: row.sha256 for path, row in files.items()}
 
     def pack_roots(self, meta: Mapping[str, str] | None = None) -> list[Path]:
         """Every folder packs can come from: built-in, the project's channels/, each installed pack.
@@ -224,7 +252,7 @@ class Engine:
                            documents=counts.get("documents", 0), drafts_skipped=counts.get("drafts_skipped", 0),
                            renditions=counts.get("renditions", 0), unchanged=files,
                            kept=counts.get("outputs", 0), seconds=time.perf_counter() - started,
-                           timings={"check": round(time.perf_counter() - started, 3)})
+                           timings={"check": round(time.perf_counter() - started, 3)}, way="kept")
 
     def _build(self, snapshot: Snapshot, options: BuildOptions, stats: Mapping[str, Stat],
                pack_roots: list[Path], started: float, progress: Progress | None) -> BuildResult:
@@ -237,6 +265,7 @@ class Engine:
         from contentpipe.render.run import render_outputs
 
         cfg = self.config
+        self._world = None
         timings: dict[str, float] = {}
         clock = time.perf_counter()
 
@@ -309,10 +338,18 @@ class Engine:
                   "channels": {n: {"outputs": s.outputs, "bytes": s.bytes} for n, s in written.channels.items()}}
         meta = {"options": options.key(), "packs": json.dumps([str(p) for p in pack_roots]),
                 "path_env": self._path_env[0], "plugin_packs": self._path_env[1], "code": self.code,
-                "final": _problems_json(final),
+                "final": _problems_json(final), "final_manifest": written.problems_text,
+                "generation": uuid.uuid4().hex,
                 "counts": json.dumps(counts), "project": str(cfg.root), "out_dir": str(cfg.out_dir)}
-        write_state(self.state_path, meta, files, rows, templates, None if options.full else snapshot)
+        meta = write_state(self.state_path, meta, files, rows, templates, None if options.full else snapshot)
         lap("state")
+        if self._load_memo is not None and self._load_memo.documents:  # a kept engine: the next edit may patch
+            from contentpipe.engine.patch import World
+
+            self._world = World(options.key(), tuple(pack_roots), meta["generation"], stats, files, masters, plan,
+                                loaded, engine_fp, (*problems, *write_problems), output_problems, tuple(final),
+                                rows, templates, {p.path: p for p in sorted(written.placed, key=lambda p: p.path)},
+                                staged.documents, meta, counts)
 
         result.problems = final
         result.channels = written.channels

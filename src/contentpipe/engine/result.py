@@ -38,6 +38,7 @@ class BuildResult:
     seconds: float = 0.0
     wrote_outputs: bool = True
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    way: str = "full"  # "kept": nothing changed; "patch": the last build patched in memory; "full": every stage
     _manifest: Manifest | None = None
 
     @property
@@ -71,6 +72,7 @@ class BuildResult:
             "renditions": {"total": self.renditions, "encoded": self.renditions_encoded,
                            "cached": self.renditions - self.renditions_encoded},
             "outputs": {"rendered": self.rendered, "kept": self.kept},
+            "engine": {"way": self.way},
             "files": {"written": self.written, "unchanged": self.unchanged, "removed": self.removed},
             "wrote_outputs": self.wrote_outputs,
             "errors": len(self.errors),

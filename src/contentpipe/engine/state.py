@@ -156,12 +156,28 @@ def read_check(path: Path) -> Check | None:
     return Check(meta, inputs, outputs)
 
 
+def read_generation(path: Path) -> str | None:
+    """The id of the last commit: a kept engine's memory is of that build only if it is still the last."""
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(path, timeout=60)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        return None
+    return str(row[0]) if row else None
+
+
 def write_state(path: Path, meta: Mapping[str, str], inputs: Mapping[str, InputRow],
                 outputs: Mapping[str, OutputRow], templates: Mapping[tuple[str, str], TemplateRow],
-                previous: Snapshot | None = None) -> None:
+                previous: Snapshot | None = None) -> dict[str, str]:
     """Commit the new state in one transaction; call only once every output named is in place.
 
     With ``previous`` (what this build read), only the rows that differ are written.
+    Returns the meta as committed.
     """
     base = previous if previous is not None and previous.meta.get("schema") == str(SCHEMA_VERSION) else None
     db = _connect(path)
@@ -179,20 +195,26 @@ def write_state(path: Path, meta: Mapping[str, str], inputs: Mapping[str, InputR
                        [(k, v) for k, v in meta.items() if base.meta.get(k) != v])
         db.executemany("DELETE FROM inputs WHERE path = ?", [(p,) for p in base.inputs.keys() - inputs.keys()])
         db.executemany("INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?)",
-                       [(p, r.size, r.mtime_ns, r.sha256) for p, r in inputs.items() if base.inputs.get(p) != r])
+                       [(p, r.size, r.mtime_ns, r.sha256) for p, r in inputs.items()
+                        if _differs(base.inputs.get(p), r)])
         db.executemany("DELETE FROM outputs WHERE path = ?", [(p,) for p in base.outputs.keys() - outputs.keys()])
         db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        [(p, r.size, r.mtime_ns, r.sha256, r.key, r.fp, r.parts_json, r.problems_json, r.why, r.line)
-                        for p, r in outputs.items() if base.outputs.get(p) != r])
+                        for p, r in outputs.items() if _differs(base.outputs.get(p), r)])
         db.executemany("DELETE FROM templates WHERE channel = ? AND name = ?",
                        list(base.templates.keys() - templates.keys()))
         db.executemany("INSERT OR REPLACE INTO templates VALUES (?, ?, ?, ?)",
                        [(c, n, json.dumps(list(r.names)), json.dumps(list(r.fields)))
                         for (c, n), r in templates.items() if base.templates.get((c, n)) != r])
         db.execute("COMMIT")
+        return meta
     except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
     finally:
         db.close()
+
+
+def _differs(old: object, new: object) -> bool:
+    return old is not new and old != new  # a kept engine hands back the very rows it read: skip comparing them

@@ -16,10 +16,10 @@ from typing import Any
 
 from contentpipe import urls
 from contentpipe.config.project import ProjectConfig
-from contentpipe.engine.result import ChannelStats
+from contentpipe.engine.result import ChannelStats, problems_json
 from contentpipe.errors import ContentpipeError, Problem, Problems
 from contentpipe.load.packs import Channel
-from contentpipe.manifest import Manifest, OutputRecord, manifest_bytes, record_line
+from contentpipe.manifest import Manifest, OutputRecord, manifest_bytes, problems_text, record_line
 from contentpipe.mediatypes import content_type
 from contentpipe.plan import Plan, PlannedOutput
 from contentpipe.render.images import Made
@@ -54,6 +54,7 @@ class Written:
     written: int = 0
     unchanged: int = 0
     removed: int = 0
+    problems_text: str = "[]"  # the manifest's problem list, serialised
 
 
 def output_path(out: PlannedOutput) -> str:
@@ -86,9 +87,7 @@ def write_outputs(cfg: ProjectConfig, plan: Plan, channels: Mapping[str, Channel
     rel_memo: dict[Path, str] = {}
 
     def rel(path: Path) -> str:
-        if path not in rel_memo:
-            rel_memo[path] = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-        return rel_memo[path]
+        return _rel(path, root, rel_memo)
 
     by_path = {output_path(o): o for o in plan.outputs}
     for path in sorted(rendered.keys() | (kept.keys() & by_path.keys())):
@@ -122,15 +121,34 @@ def write_outputs(cfg: ProjectConfig, plan: Plan, channels: Mapping[str, Channel
 def write_manifest(cfg: ProjectConfig, staged: Staged, problems: Sequence[Problem]) -> Written:
     """Remove what the last build wrote and this one did not, then write the manifest."""
     errors = sum(p.severity == "error" for p in problems)
-    data = manifest_bytes(cfg.site.base_url, errors, len(problems) - errors,
-                          [p.to_json(cfg.root) for p in problems], staged.documents,
+    text = problems_text(problems_json(list(problems), cfg.root))
+    data = manifest_bytes(cfg.site.base_url, errors, len(problems) - errors, text, staged.documents,
                           sorted((p.path, p.line) for p in staged.placed))
     writer = staged.writer
     writer.remove_leftovers()
     removed = len(writer.remove_stale({p.path for p in staged.placed}))
     writer.claimed.pop(urls.MANIFEST_NAME, None)
     writer.write(urls.MANIFEST_NAME, data, str(cfg.file))
-    return Written(staged.placed, staged.channels, writer.written, writer.unchanged, removed)
+    return Written(staged.placed, staged.channels, writer.written, writer.unchanged, removed, text)
+
+
+def _rel(path: Path, root: Path, memo: dict[Path, str]) -> str:
+    if path not in memo:
+        memo[path] = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    return memo[path]
+
+
+def placed_record(plan: Plan, out: PlannedOutput, path: str, data: bytes, root: Path,
+                  memo: dict[Path, str]) -> Placed:
+    """The manifest record of one rendered output."""
+    return _placed(_record(plan, out, path, hashlib.sha256(data).hexdigest(), len(data),
+                           lambda p: _rel(p, root, memo)))
+
+
+def document_entries(cfg: ProjectConfig, plan: Plan, outputs: Sequence[PlannedOutput], root: Path,
+                     memo: dict[Path, str]) -> dict[str, Any]:
+    """The manifest's documents entries of these outputs' documents."""
+    return _documents(cfg, plan, outputs, lambda p: _rel(p, root, memo))
 
 
 def _record(plan: Plan, out: PlannedOutput, path: str, sha: str, size: int, rel: Any) -> OutputRecord:

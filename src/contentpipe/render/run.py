@@ -35,8 +35,14 @@ class Rendered:
 
 
 def render_outputs(plan: Plan, masters: Masters, outputs: Sequence[PlannedOutput], body_cache: BodyCache,
-                   progress: Progress | None = None) -> list[Rendered]:
-    """Render ``outputs`` (a document's .eml after its parts, which must be among them)."""
+                   progress: Progress | None = None,
+                   environments: dict[str, Templates] | None = None) -> list[Rendered]:
+    """Render ``outputs`` (a document's .eml after its parts, which must be among them).
+
+    ``environments`` keeps each channel's compiled templates for the next call:
+    only for a caller that knows no pack file changed in between.
+    """
+    environments = {} if environments is None else environments
     rendered: list[Rendered] = []
     by_doc: dict[tuple[str, str, Path], bytes] = {}  # (channel, kind, document) -> bytes, for .eml parts
     messages: list[PlannedOutput] = []
@@ -54,7 +60,7 @@ def render_outputs(plan: Plan, masters: Masters, outputs: Sequence[PlannedOutput
             continue
         name = out.channel.name
         if name not in builders:
-            templates = Templates(out.channel)
+            templates = environments.get(name) or environments.setdefault(name, Templates(out.channel))
             builders[name] = (templates, ContextBuilder(plan, out.channel, templates, masters, Problems(),
                                                         body_cache))
             has_macros[name] = any((d / MACROS).is_file() for d in templates.dirs)
