@@ -36,11 +36,12 @@ def test_build_json_summary_counts_outputs(make_project: Callable[..., Path]) ->
     assert summary["ok"] and summary["documents"] == 2 and summary["errors"] == 0
     web = summary["channels"]["web"]
     assert web["outputs"] == web["written"] == 7  # 2 pages, 2 indexes, 2 feeds, sitemap
-    assert set(summary["timings"]) == {"load", "plan", "renditions", "render", "write", "state"}
+    assert set(summary["timings"]) == {"load", "plan", "renditions", "fingerprint", "render", "write", "state"}
     assert summary["outputs"]["kept"] == 0 and summary["outputs"]["rendered"] > 8
     again = json.loads(run("build", str(root), "--json").stdout)
     assert again["channels"]["web"]["written"] == 0 and again["files"]["written"] == 0
     assert again["outputs"] == {"rendered": 0, "kept": summary["outputs"]["rendered"]}
+    assert summary["engine"] == {"way": "full"}  # (again may be full too: its inputs are younger than 2 s)
     assert again["files"]["unchanged"] == summary["files"]["written"] > 8  # every channel, the manifest
     assert set(summary["channels"]) == {"web", "mobile", "email", "social"}
 

@@ -29,6 +29,7 @@ class Writer:
         self.root = out_dir.resolve()
         self.previous = previous or {}  # path -> (sha256, size) of the last build
         self.claimed: dict[str, str] = {}
+        self._folders: dict[Path, Path] = {}  # folder as named -> resolved, once per folder and writer
         self.written = 0
         self.unchanged = 0
         self.started_ns = time.time_ns()
@@ -38,7 +39,10 @@ class Writer:
         path = self.root / rel
         if path.name in ("", ".", ".."):
             return None
-        target = path.parent.resolve() / path.name
+        folder = self._folders.get(path.parent)
+        if folder is None:
+            folder = self._folders[path.parent] = path.parent.resolve()
+        target = folder / path.name
         return target if target.is_relative_to(self.root) else None
 
     def _target(self, rel: str, origin: str) -> Path:

@@ -297,6 +297,7 @@ class Engine:
         engine_fp = engine_fingerprint(cfg.site, available_formats(), [BODY_VERSION, self.code])
         fps = Fingerprints(plan, masters, Inputs(files, snapshot.templates, engine_fp))
         todo, kept, why = self._plan_work(plan, fps, snapshot, combine)
+        lap("fingerprint")
         body_cache = BodyCache(cfg.cache_dir / "bodies")
         rendered = render_outputs(plan, masters, todo, body_cache, progress)
         masters.parsed.save()

@@ -68,7 +68,11 @@ class Inputs:
 
 
 class Fingerprints:
-    """Fingerprints of the outputs of one plan; memoises the parts outputs share."""
+    """Fingerprints of the outputs of one plan; memoises the parts outputs share.
+
+    Memo keys name a document by ``id``: the masters and the plan hold every document while
+    this object lives, and an int hashes without pathlib's Python-level ``__hash__``.
+    """
 
     def __init__(self, plan: Plan, masters: Masters, inputs: Inputs) -> None:
         self.plan, self.masters, self.inputs = plan, masters, inputs
@@ -108,16 +112,16 @@ class Fingerprints:
 
     def rules(self, channel: Channel, out: PlannedOutput) -> str:
         base = self._once(("rules", channel.name), lambda: h(repr(replace(channel.rules, outputs={}))))
-        return h(base, repr(out.rule))
+        return self._once(("rule", channel.name, out.rule.kind), lambda: h(base, repr(out.rule)))
 
     def meta(self, channel: Channel, doc: Document) -> str:
         """What a list shows of a document: its front matter and first paragraph, not its whole body."""
         def make() -> str:
-            own = self._once(("front", doc.path), lambda: h(
+            own = self._once(("front", id(doc)), lambda: h(
                 [(f.name, repr(getattr(doc, f.name))) for f in fields(doc) if f.name not in _NOT_META]))
             return h(own, self.masters.parsed.facts(doc, channel.rules.markdown).first_paragraph)
 
-        return self._once(("meta", channel.name, doc.path), make)
+        return self._once(("meta", channel.name, id(doc)), make)
 
     def urls(self, channel: str, doc: Document) -> str:
         """Its pages, tags and translations in the plan, as every view of it links to them."""
@@ -130,19 +134,27 @@ class Fingerprints:
                      p.doc_keys.get((channel, doc.path)), p.doc_keys.get((self.canonical, doc.path)),
                      [(t, p.tag_keys.get((channel, doc.locale, t))) for t in doc.tags], translations)
 
-        return self._once(("urls", channel, doc.path), make)
+        return self._once(("urls", channel, id(doc)), make)
 
     def images(self, channel: str, doc: Document) -> str:
         def make() -> str:
             sets = [(s.slot, str(s.master.path), s.master.sha256, s.alt, s.master.credit, s.master.rights, s.sizes,
-                     [(r.name, r.width, r.height, r.spec.format) for r in s.renditions])
-                    for s in self.plan.images_of(channel, doc)]
+                     self._renditions(s.renditions)) for s in self.plan.images_of(channel, doc)]
             return h(sets)
 
-        return self._once(("images", channel, doc.path), make)
+        return self._once(("images", channel, id(doc)), make)
+
+    def _renditions(self, renditions: tuple[Any, ...]) -> str:
+        """One image's renditions: the plan shares one tuple among the documents showing that image."""
+        return self._once(("renditions", id(renditions)),
+                          lambda: h([(r.name, r.width, r.height, r.spec.format) for r in renditions]))
 
     def _link_targets(self, ch: Channel, doc: Document) -> tuple[tuple[str, Path], ...]:
-        """(as written, resolved path) of each link of the body to a document."""
+        """(as written, resolved path) of each link of the body to a document.
+
+        A target that is a document is named by that document's own path object: the plan's
+        keys hold it, so each lookup below compares by identity, not path by path.
+        """
         key = ("targets", doc.sha256, ch.rules.markdown, doc.path)
         found = self._targets.get(key)
         if found is None:
@@ -153,7 +165,9 @@ class Fingerprints:
             for ref in self.masters.parsed.facts(doc, ch.rules.markdown).refs:
                 target = document_target(ref.target) if ref.kind == "link" else None
                 if target is not None:
-                    pairs.append((ref.target, resolve_ref(doc.path.parent, target)))
+                    path = resolve_ref(doc.path.parent, target)
+                    known = self._docs.get(path)
+                    pairs.append((ref.target, known.path if known is not None else path))
             found = self._targets[key] = tuple(pairs)
         return found
 
@@ -166,7 +180,7 @@ class Fingerprints:
             return h([(written, str(path), path in self._docs, p.doc_keys.get((channel, path)),
                        p.doc_keys.get((self.canonical, path))) for written, path in self._link_targets(ch, doc)])
 
-        return self._once(("links", channel, doc.path), make)
+        return self._once(("links", channel, id(doc)), make)
 
     def document(self, ch: Channel, doc: Document) -> str:
         return h(self.meta(ch, doc), doc.sha256, self.urls(ch.name, doc), self.images(ch.name, doc),
