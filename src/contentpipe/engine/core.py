@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import sys
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contentpipe.config.project import ProjectConfig
-from contentpipe.engine.result import BuildResult, ChannelStats
+from contentpipe.engine.result import BuildResult, ChannelStats, Laps
 from contentpipe.engine.scan import Stat, file_sha256, hash_inputs, stat_inputs, unchanged
 from contentpipe.engine.state import (
     Check,
@@ -50,7 +49,6 @@ if TYPE_CHECKING:  # the stages are imported when a build has work to do: a no-o
     from contentpipe.plan import Plan, PlannedOutput
     from contentpipe.render.run import Rendered
 
-log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 ASSETS_DIR = "assets"
@@ -266,15 +264,8 @@ class Engine:
 
         cfg = self.config
         self._world = None
-        timings: dict[str, float] = {}
-        clock = time.perf_counter()
-
-        def lap(stage: str) -> None:
-            nonlocal clock
-            now = time.perf_counter()
-            timings[stage] = round(now - clock, 3)
-            clock = now
-            log.info("%s: %.2fs", stage, timings[stage])
+        lap = Laps()
+        timings = lap.timings
 
         files = hash_inputs(stats, snapshot.inputs)
         problems = Problems()  # config, load, plan and renditions: recomputed by every build that has work

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from contentpipe import urls
 from contentpipe.config.rules import MarkdownRules
 from contentpipe.engine.deps import Fingerprints, Inputs, combine
-from contentpipe.engine.result import BuildResult, ChannelStats, problems_json
+from contentpipe.engine.result import BuildResult, ChannelStats, Laps, problems_json
 from contentpipe.engine.scan import Stat, hash_inputs, stat_inputs
 from contentpipe.engine.state import InputRow, OutputRow, Snapshot, TemplateRow, read_generation, write_state
 from contentpipe.engine.writing import Placed, document_entries, output_path, placed_record
@@ -123,14 +123,8 @@ def try_patch(engine: Engine, world: World, options_key: str, started: float) ->
 
 def _patch(engine: Engine, world: World, options_key: str, started: float) -> BuildResult:
     cfg = engine.config
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[stage] = round(now - clock, 3)
-        clock = now
+    lap = Laps()
+    timings = lap.timings
 
     if options_key != world.options_key or read_generation(engine.state_path) != world.generation:
         raise _Fallback

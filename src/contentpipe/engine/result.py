@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,6 +11,20 @@ from typing import Any
 from contentpipe import urls
 from contentpipe.errors import Problem
 from contentpipe.manifest import Manifest
+
+
+class Laps:
+    """Seconds per stage, each lap from the end of the one before (logged at INFO)."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round(now - self._clock, 3)
+        self._clock = now
+        logging.getLogger("contentpipe.engine").info("%s: %.2fs", stage, self.timings[stage])
 
 
 @dataclass
