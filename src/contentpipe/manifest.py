@@ -7,7 +7,7 @@ the same bytes; ``publish`` reads it to know what to send and with which headers
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ class Manifest:
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
-        return manifest_bytes(self.base_url, self.errors, self.warnings, self.problems, self.documents,
+        return manifest_bytes(self.base_url, self.errors, self.warnings, self.problems, document_texts(self.documents),
                               sorted((o.path, record_line(o)) for o in self.outputs))
 
     def by_path(self) -> dict[str, OutputRecord]:
@@ -77,25 +77,36 @@ class Manifest:
 
 def record_line(record: OutputRecord) -> str:
     """One output's line in the manifest (the engine keeps it, so a kept output is not serialised again)."""
-    return json.dumps(record.to_json(), ensure_ascii=False, sort_keys=True, separators=(",", ": "))
+    return _dumps(record.to_json())
+
+
+def document_texts(documents: Mapping[str, Any]) -> dict[str, str]:
+    """Each documents entry serialised as it appears in the file (kept, so an edit serialises only its own)."""
+    return {source: _dumps(entry) for source, entry in documents.items()}
 
 
 def manifest_bytes(base_url: str, errors: int, warnings: int, problems: Sequence[dict[str, Any]] | str,
-                   documents: dict[str, Any], lines: Sequence[tuple[str, str]]) -> bytes:
+                   documents: Mapping[str, str], lines: Sequence[tuple[str, str]]) -> bytes:
     """The manifest file: a head, then one output per line sorted by path (diffable; json's C encoder).
 
-    ``problems`` may come serialised already (``problems_text``), as a kept engine keeps it.
+    ``problems`` may come serialised already (``problems_text``) and ``documents`` are serialised entries
+    (``document_texts``), as a kept engine keeps them. The file is the same bytes as one ``json.dumps`` of the
+    whole with sorted keys; it is put together from encoded pieces so that one non-ASCII title does not make
+    the whole 10 MB text wide.
     """
     text = problems if isinstance(problems, str) else problems_text(problems)
-    marker = "\u0000problems\u0000"
-    head = json.dumps({"version": MANIFEST_VERSION, "base_url": base_url, "errors": errors, "warnings": warnings,
-                       "problems": marker, "documents": documents},
-                      ensure_ascii=False, sort_keys=True, separators=(",", ": "))
-    head = head.replace(json.dumps(marker), text, 1)
-    body = ",\n".join(line for _, line in lines)
-    return (head[:-1] + ',\n"outputs": [\n' + body + "\n]}\n").encode()
+    docs = ",".join(f"{_dumps(source)}: {documents[source]}" for source in sorted(documents))
+    pieces = [f'{{"base_url": {_dumps(base_url)},"documents": {{'.encode(), docs.encode(),
+              f'}},"errors": {errors},"problems": '.encode(), text.encode(),
+              f',"version": {MANIFEST_VERSION},"warnings": {warnings},\n"outputs": [\n'.encode(),
+              ",\n".join(line for _, line in lines).encode(), b"\n]}\n"]
+    return b"".join(pieces)
 
 
 def problems_text(problems: Sequence[dict[str, Any]]) -> str:
     """The manifest's problem list as it appears in the file."""
-    return json.dumps(list(problems), ensure_ascii=False, sort_keys=True, separators=(",", ": "))
+    return _dumps(list(problems))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ": "))

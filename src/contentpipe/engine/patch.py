@@ -67,7 +67,7 @@ class World:
     rows: Mapping[str, OutputRow]
     templates: Mapping[tuple[str, str], TemplateRow]
     placed: Mapping[str, Placed]  # by path, in path order: the manifest's lines
-    documents: Mapping[str, Any]  # the manifest's documents
+    documents: Mapping[str, str]  # the manifest's documents entries, serialised
     meta: Mapping[str, str]
     counts: Mapping[str, Any]
     environments: dict[str, Templates] = field(default_factory=dict)  # compiled templates: packs are as they were

@@ -19,7 +19,7 @@ from contentpipe.config.project import ProjectConfig
 from contentpipe.engine.result import ChannelStats, problems_json
 from contentpipe.errors import ContentpipeError, Problem, Problems
 from contentpipe.load.packs import Channel
-from contentpipe.manifest import Manifest, OutputRecord, manifest_bytes, problems_text, record_line
+from contentpipe.manifest import Manifest, OutputRecord, document_texts, manifest_bytes, problems_text, record_line
 from contentpipe.mediatypes import content_type
 from contentpipe.plan import Plan, PlannedOutput
 from contentpipe.render.images import Made
@@ -43,7 +43,7 @@ class Staged:
 
     writer: Writer
     placed: list[Placed]
-    documents: dict[str, Any]
+    documents: dict[str, str]  # the manifest's documents entries, serialised (manifest.document_texts)
     channels: dict[str, ChannelStats] = field(default_factory=dict)
 
 
@@ -115,7 +115,7 @@ def write_outputs(cfg: ProjectConfig, plan: Plan, channels: Mapping[str, Channel
     placed += [_placed(r) for r in _write_renditions(plan, channels, made, writer)]
     present = {p.path for p in placed}
     documents = _documents(cfg, plan, [by_path[p] for p in sorted(present & by_path.keys())], rel)
-    return Staged(writer, placed, documents, stats)
+    return Staged(writer, placed, document_texts(documents), stats)
 
 
 def write_manifest(cfg: ProjectConfig, staged: Staged, problems: Sequence[Problem]) -> Written:
@@ -146,9 +146,9 @@ def placed_record(plan: Plan, out: PlannedOutput, path: str, data: bytes, root: 
 
 
 def document_entries(cfg: ProjectConfig, plan: Plan, outputs: Sequence[PlannedOutput], root: Path,
-                     memo: dict[Path, str]) -> dict[str, Any]:
-    """The manifest's documents entries of these outputs' documents."""
-    return _documents(cfg, plan, outputs, lambda p: _rel(p, root, memo))
+                     memo: dict[Path, str]) -> dict[str, str]:
+    """The manifest's documents entries of these outputs' documents, serialised."""
+    return document_texts(_documents(cfg, plan, outputs, lambda p: _rel(p, root, memo)))
 
 
 def _record(plan: Plan, out: PlannedOutput, path: str, sha: str, size: int, rel: Any) -> OutputRecord:
