@@ -289,6 +289,46 @@ def _show_publish(result: Any) -> None:
 
 @cli.command()
 @click.argument("project", default=".", type=click.Path(file_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: [output] dir, 'dist').")
+@click.option("--drafts/--no-drafts", default=None, help="Include documents marked draft: true.")
+@click.option("--poll", is_flag=True, help="Poll for changes instead of the system's file notifications.")
+def watch(project: str, out: str | None, drafts: bool | None, poll: bool) -> None:
+    """Build PROJECT, then build again after every change to its masters, packs or config (Ctrl-C stops).
+
+    One line per build says what changed, what was rebuilt and how long it took; the problems of the
+    files that changed, and every error, follow it. Bad input never stops the watcher.
+    """
+    import threading
+
+    from contentpipe.watch import Rebuild, Watcher, describe
+
+    proj = _load(project, out)
+    console = err_console()
+
+    def report(rebuild: Rebuild) -> None:
+        style = "red" if rebuild.result is None or not rebuild.result.ok else "green"
+        console.print(describe(rebuild), style=style, markup=False, highlight=False)
+        if rebuild.result is not None:
+            changed = {proj.root / c for c in rebuild.changed}
+            shown = [p for p in rebuild.result.problems if p.severity == "error" or p.where.path in changed]
+            show_problems(shown[:50])
+            if len(shown) > 50:
+                console.print(f"... and {len(shown) - 50} more (contentpipe build lists them all)", markup=False)
+
+    watcher = Watcher(proj, report, poll=poll, drafts=drafts,
+                      on_notice=lambda m: console.print(m, style="yellow", markup=False))
+    report(watcher.rebuild(()))
+    stop = threading.Event()
+    try:
+        watcher.run(stop, lambda: console.print(f"watching {_rel(proj.root)}/ for changes (Ctrl-C stops)",
+                                                markup=False, highlight=False))
+    except KeyboardInterrupt:
+        stop.set()
+    console.print("stopped watching", markup=False)
+
+
+@cli.command()
+@click.argument("project", default=".", type=click.Path(file_okay=False))
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder of the build to serve.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
