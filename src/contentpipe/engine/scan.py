@@ -84,10 +84,8 @@ def hash_inputs(stats: Mapping[str, Stat], known: Mapping[str, InputRow]) -> dic
     out: dict[str, InputRow] = {}
     for path, st in stats.items():
         old = known.get(path)
-        if old is not None and old.mtime_ns == st.mtime_ns and old.size == st.size and st.mtime_ns >= 0:
-            sha = old.sha256
-        else:
-            sha = file_sha256(path) if st.size >= 0 else ""
+        known_sha = old.sha256 if old is not None and _trusted(old, st) else None
+        sha = known_sha if known_sha is not None else file_sha256(path) if st.size >= 0 else ""
         out[path] = InputRow(st.size, st.mtime_ns if now - st.mtime_ns > RACY_NS else -1, sha)
     return out
 
@@ -101,9 +99,13 @@ def unchanged(stats: Mapping[str, Stat], known: Mapping[str, InputRow], rehash: 
     """
     if stats.keys() != known.keys():
         return False
-    suspects = [p for p, st in stats.items()
-                if not ((row := known[p]).mtime_ns >= 0 and row.mtime_ns == st.mtime_ns and row.size == st.size)]
+    suspects = [p for p, st in stats.items() if not _trusted(known[p], st)]
     if len(suspects) > rehash:
         return False
     return all(stats[p].size >= 0 and stats[p].size == known[p].size and file_sha256(p) == known[p].sha256
                for p in suspects)
+
+
+def _trusted(row: InputRow, st: Stat) -> bool:
+    """The recorded hash stands: same size, same mtime, and that mtime was not racy when recorded."""
+    return row.mtime_ns >= 0 and row.mtime_ns == st.mtime_ns and row.size == st.size
