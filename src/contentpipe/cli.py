@@ -7,6 +7,7 @@ invalid contentpipe.toml, bad options).
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -287,25 +288,30 @@ def _show_publish(result: Any) -> None:
                       f"in {result.seconds:.2f}s")
 
 
-@cli.command()
-@click.argument("project", default=".", type=click.Path(file_okay=False))
-@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: [output] dir, 'dist').")
-@click.option("--drafts/--no-drafts", default=None, help="Include documents marked draft: true.")
-@click.option("--poll", is_flag=True, help="Poll for changes instead of the system's file notifications.")
-def watch(project: str, out: str | None, drafts: bool | None, poll: bool) -> None:
-    """Build PROJECT, then build again after every change to its masters, packs or config (Ctrl-C stops).
+def _watch_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--poll", is_flag=True, help="Poll for changes instead of the system's file notifications.")(fn)
+    fn = click.option("--drafts/--no-drafts", default=None, help="Include documents marked draft: true.")(fn)
+    fn = click.option("--out", type=click.Path(file_okay=False),
+                      help="Output folder (default: [output] dir, 'dist').")(fn)
+    return click.argument("project", default=".", type=click.Path(file_okay=False))(fn)
 
-    One line per build says what changed, what was rebuilt and how long it took; the problems of the
-    files that changed, and every error, follow it. Bad input never stops the watcher.
+
+def _keep_watching(proj: Project, poll: bool, drafts: bool | None, then: Callable[[Any], None] | None = None,
+                   ready: Callable[[], None] | None = None) -> None:
+    """Build, then build again after every burst of changes until Ctrl-C; one report per build.
+
+    ``then`` takes each ``Rebuild`` before it is reported (serve pushes it to the browser); ``ready`` runs
+    once the first build is done and the watcher is watching.
     """
     import threading
 
     from contentpipe.watch import Rebuild, Watcher, describe
 
-    proj = _load(project, out)
     console = err_console()
 
     def report(rebuild: Rebuild) -> None:
+        if then is not None:
+            then(rebuild)
         style = "red" if rebuild.result is None or not rebuild.result.ok else "green"
         console.print(describe(rebuild), style=style, markup=False, highlight=False)
         if rebuild.result is not None:
@@ -319,12 +325,79 @@ def watch(project: str, out: str | None, drafts: bool | None, poll: bool) -> Non
                       on_notice=lambda m: console.print(m, style="yellow", markup=False))
     report(watcher.rebuild(()))
     stop = threading.Event()
+
+    def watching() -> None:
+        console.print(f"watching {_rel(proj.root)}/ for changes (Ctrl-C stops)", markup=False, highlight=False)
+        if ready is not None:
+            ready()
+
     try:
-        watcher.run(stop, lambda: console.print(f"watching {_rel(proj.root)}/ for changes (Ctrl-C stops)",
-                                                markup=False, highlight=False))
+        watcher.run(stop, watching)
     except KeyboardInterrupt:
         stop.set()
     console.print("stopped watching", markup=False)
+
+
+@cli.command()
+@_watch_options
+def watch(project: str, out: str | None, drafts: bool | None, poll: bool) -> None:
+    """Build PROJECT, then build again after every change to its masters, packs or config (Ctrl-C stops).
+
+    One line per build says what changed, what was rebuilt and how long it took; the problems of the
+    files that changed, and every error, follow it. Bad input never stops the watcher.
+    """
+    _keep_watching(_load(project, out), poll, drafts)
+
+
+@cli.command()
+@_watch_options
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; anything but loopback lets other machines read the build.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port (0: any free one).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser once it is ready.")
+def serve(project: str, out: str | None, drafts: bool | None, poll: bool, host: str, port: int,
+          open_browser: bool) -> None:
+    """Watch PROJECT and serve every build as it will be published, with a live preview of every channel.
+
+    /_contentpipe/ lists every document; each document's preview shows web, mobile, email and social
+    side by side. Pages reload by themselves when their bytes change, and build errors show in an
+    overlay until they are fixed. Requests made during a build get the last complete build.
+    """
+    from contentpipe.live import Live, Site
+    from contentpipe.preview import is_loopback, serve_in_thread
+
+    proj = _load(project, out)
+    out_dir = proj.config.out_dir
+    live = Live(Site.from_manifest(out_dir, proj.root))
+    proj.engine.write_gate = live.gate.writing
+    try:
+        server = serve_in_thread(out_dir, host, port, live, root=proj.root)  # the last build, until the next
+    except OSError as err:
+        err_console().print(f"cannot serve on {host}:{port}: {err.strerror or err}"
+                            + (" (pick another with --port)" if err.errno == errno.EADDRINUSE else ""), style="red")
+        raise SystemExit(EXIT_UNUSABLE) from err
+    if not is_loopback(host):
+        err_console().print(f"warning: serving on {host}, not loopback: anyone who can reach this machine can "
+                            "read the build and its drafts", style="yellow", markup=False)
+    import threading
+
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{server.server_port}/"
+
+    def settle(rebuild: Any) -> None:
+        live.settle(rebuild.result, rebuild.changed, rebuild.failure, rebuild.seconds, proj.config.site.base_url)
+
+    def ready() -> None:
+        click.echo(f"serving http://{url.split('://', 1)[1]} (every document: {url}_contentpipe/)")
+        if open_browser:
+            import webbrowser
+
+            threading.Thread(target=webbrowser.open, args=(url + "_contentpipe/",), daemon=True).start()
+
+    try:
+        _keep_watching(proj, poll, drafts, settle, ready)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @cli.command()

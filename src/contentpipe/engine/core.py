@@ -19,12 +19,13 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contentpipe.config.project import ProjectConfig
-from contentpipe.engine.result import BuildResult, ChannelStats, Laps
+from contentpipe.engine.result import BuildResult, ChannelStats, Laps, Published
 from contentpipe.engine.scan import Stat, file_sha256, hash_inputs, stat_inputs, unchanged
 from contentpipe.engine.state import (
     Check,
@@ -150,6 +151,8 @@ class Engine:
         self.code = code_stamp()
         self._load_memo: LoadMemo | None = None  # what a kept engine need not parse again (made by the first build)
         self._world: World | None = None  # the last committed build, which a kept engine can patch
+        # entered around each write stage: the preview server holds requests while files change under it
+        self.write_gate: Callable[[], AbstractContextManager[object]] = nullcontext
 
     # ----- the build -------------------------------------------------------------
 
@@ -315,11 +318,13 @@ class Engine:
         rows_before = snapshot.outputs
         previous = {p: (r.sha256, r.size) for p, r in rows_before.items() if r.size >= 0 and r.line} \
             if rows_before else None
-        staged = write_outputs(cfg, plan, built, {output_path(r.out): r.data for r in rendered if r.data is not None},
-                               {p: Placed(p, rows_before[p].key, rows_before[p].sha256, rows_before[p].size,
-                                          rows_before[p].line) for p in kept}, made, write_problems, previous)
-        final = sort_problems([*before_write, *write_problems])
-        written = write_manifest(cfg, staged, final)
+        with self.write_gate():
+            staged = write_outputs(cfg, plan, built,
+                                   {output_path(r.out): r.data for r in rendered if r.data is not None},
+                                   {p: Placed(p, rows_before[p].key, rows_before[p].sha256, rows_before[p].size,
+                                              rows_before[p].line) for p in kept}, made, write_problems, previous)
+            final = sort_problems([*before_write, *write_problems])
+            written = write_manifest(cfg, staged, final)
         lap("write")
 
         templates = self._template_rows(plan, rendered, snapshot)
@@ -344,6 +349,7 @@ class Engine:
                                 staged.documents, meta, counts)
 
         result.problems = final
+        result.published = Published({p.path: p for p in written.placed}, staged.documents)
         result.channels = written.channels
         result.written, result.unchanged, result.removed = written.written, written.unchanged, written.removed
         result.seconds = time.perf_counter() - started

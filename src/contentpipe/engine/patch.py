@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from contentpipe import urls
 from contentpipe.config.rules import MarkdownRules
 from contentpipe.engine.deps import Fingerprints, Inputs, combine
-from contentpipe.engine.result import BuildResult, ChannelStats, Laps, problems_json
+from contentpipe.engine.result import BuildResult, ChannelStats, Laps, Published, problems_json
 from contentpipe.engine.scan import Stat, hash_inputs, stat_inputs
 from contentpipe.engine.state import InputRow, OutputRow, Snapshot, TemplateRow, read_generation, write_state
 from contentpipe.engine.writing import Placed, document_entries, output_path, placed_record
@@ -173,26 +173,6 @@ def _patch(engine: Engine, world: World, options_key: str, started: float) -> Bu
         raise _Fallback  # other outputs' fingerprints read these records: the full path makes them again
     lap("render")
 
-    writer = Writer(cfg.out_dir, {p: (world.rows[p].sha256, world.rows[p].size) for p in why})
-    placed = dict(world.placed)
-    rel_memo: dict[Path, str] = {}
-    written: dict[str, int] = defaultdict(int)
-    sizes: dict[str, int] = defaultdict(int)
-    for r in rendered:
-        path = output_path(r.out)
-        assert r.data is not None
-        try:
-            if writer.write(path, r.data, str(r.out.doc.path if r.out.doc else r.out.channel.rule_files[0])):
-                written[r.out.channel.name] += 1
-        except ContentpipeError:
-            raise _Fallback from None  # written files differ from the state: the full path renders them again
-        sizes[r.out.channel.name] += len(r.data) - placed[path].size
-        placed[path] = placed_record(plan, r.out, path, r.data, cfg.root, rel_memo)
-    documents = dict(world.documents)
-    for doc in new_docs.values():
-        outs = [o for o in plan.outputs if o.doc is not None and o.doc.path == doc.path and output_path(o) in placed]
-        documents.update(document_entries(cfg, plan, outs, cfg.root, rel_memo))
-
     output_problems = dict(world.output_problems)
     same_problems = True
     for r in rendered:
@@ -204,10 +184,32 @@ def _patch(engine: Engine, world: World, options_key: str, started: float) -> Bu
         [*world.problems, *(p for ps in output_problems.values() for p in ps)]))
     errors = sum(p.severity == "error" for p in final)
     text = world.meta["final_manifest"] if same_problems else problems_text(problems_json(list(final), cfg.root))
-    data = manifest_bytes(cfg.site.base_url, errors, len(final) - errors, text, documents,
-                          [(p, pl.line) for p, pl in placed.items()])
-    writer.claimed.pop(urls.MANIFEST_NAME, None)
-    writer.write(urls.MANIFEST_NAME, data, str(cfg.file))
+    rel_memo: dict[Path, str] = {}
+    documents = dict(world.documents)
+    for doc in new_docs.values():
+        outs = [o for o in plan.outputs
+                if o.doc is not None and o.doc.path == doc.path and output_path(o) in world.placed]
+        documents.update(document_entries(cfg, plan, outs, cfg.root, rel_memo))
+
+    with engine.write_gate():  # requests to the preview server wait while files change
+        writer = Writer(cfg.out_dir, {p: (world.rows[p].sha256, world.rows[p].size) for p in why})
+        placed = dict(world.placed)
+        written: dict[str, int] = defaultdict(int)
+        sizes: dict[str, int] = defaultdict(int)
+        for r in rendered:
+            path = output_path(r.out)
+            assert r.data is not None
+            try:
+                if writer.write(path, r.data, str(r.out.doc.path if r.out.doc else r.out.channel.rule_files[0])):
+                    written[r.out.channel.name] += 1
+            except ContentpipeError:
+                raise _Fallback from None  # written files differ from the state: the full path renders them again
+            sizes[r.out.channel.name] += len(r.data) - placed[path].size
+            placed[path] = placed_record(plan, r.out, path, r.data, cfg.root, rel_memo)
+        data = manifest_bytes(cfg.site.base_url, errors, len(final) - errors, text, documents,
+                              [(p, pl.line) for p, pl in placed.items()])
+        writer.claimed.pop(urls.MANIFEST_NAME, None)
+        writer.write(urls.MANIFEST_NAME, data, str(cfg.file))
     lap("write")
 
     rows = dict(world.rows)
@@ -247,7 +249,8 @@ def _patch(engine: Engine, world: World, options_key: str, started: float) -> Bu
                        kept=counts["outputs"] - len(rendered), timings=timings,
                        rendered_paths=tuple(sorted(output_path(r.out) for r in rendered)),
                        written=files_written, unchanged=sum(r.size >= 0 for r in rows.values()) - files_written,
-                       seconds=time.perf_counter() - started, way="patch")
+                       seconds=time.perf_counter() - started, way="patch",
+                       published=Published(placed, documents))
 
 
 def _reparse(engine: Engine, world: World, changed: list[str],

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contentpipe import urls
 from contentpipe.errors import Problem
 from contentpipe.manifest import Manifest
+
+if TYPE_CHECKING:
+    from contentpipe.engine.writing import Placed
 
 
 class Laps:
@@ -25,6 +29,17 @@ class Laps:
         self.timings[stage] = round(now - self._clock, 3)
         self._clock = now
         logging.getLogger("contentpipe.engine").info("%s: %.2fs", stage, self.timings[stage])
+
+
+@dataclass(frozen=True)
+class Published:
+    """Every file a build left in the output folder, as the manifest lists it (the preview server's view).
+
+    Handed over by reference: a kept engine already holds both mappings, so no 15 MB manifest is read again.
+    """
+
+    files: Mapping[str, Placed]  # by path in the output folder
+    documents: Mapping[str, str]  # the manifest's documents entries by source, serialised
 
 
 @dataclass
@@ -55,6 +70,7 @@ class BuildResult:
     wrote_outputs: bool = True
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     way: str = "full"  # "kept": nothing changed; "patch": the last build patched in memory; "full": every stage
+    published: Published | None = None  # what is in the output folder now; None when this build wrote nothing
     _manifest: Manifest | None = None
 
     @property
