@@ -96,6 +96,25 @@ def test_an_edit_is_one_rebuild_and_outputs_never_set_one_off(running: Running) 
     assert running.quiet() == []  # the build's own writes (dist/, the cache) set off nothing
 
 
+def test_an_output_changed_by_someone_else_is_built_again_after_the_next_patch(running: Running) -> None:
+    """A watcher's patch does not stat every output before it builds; it checks them after, and repairs."""
+    root = running.project.root
+    master = root / "assets/articles/first.md"
+    master.write_text(article("First", body="Some text.\n\nEdited words.\n"), encoding="utf-8")  # a body edit patches
+    assert running.next().result.way == "patch"
+    assert running.quiet(0.5) == []  # and the watcher has checked the outputs after it
+    other = root / "dist/web/articles/second/index.html"
+    good = other.read_bytes()
+    other.write_bytes(b"changed by hand")
+    master.write_text(article("First", body="Some text.\n\nEdited again.\n"), encoding="utf-8")
+    patched = running.next()
+    assert patched.result.way == "patch" and "Edited again." in (root / WEB_PAGE).read_text(encoding="utf-8")
+    repaired = running.next()
+    assert repaired.changed == ("dist/ (changed outside contentpipe)",) and repaired.result.way == "full"
+    assert other.read_bytes() == good
+    assert running.quiet() == []
+
+
 def test_atomic_saves_are_one_rebuild_each(running: Running) -> None:
     root = running.project.root / "assets/articles"
     # vim with writebackup: the old file moved to a backup, a new one written, the backup removed

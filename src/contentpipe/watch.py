@@ -85,6 +85,9 @@ class Watcher:
                 self._pending.update(wanted)
                 self._wake.notify_all()
 
+    def __post_init__(self) -> None:
+        self.project.engine.check_outputs_after = True  # see after()
+
     def run(self, stop: threading.Event, ready: Callable[[], None] | None = None) -> None:
         """Build after each burst of changes until ``stop`` is set; ``ready`` is called once watching."""
         observer = self._observe()
@@ -94,7 +97,7 @@ class Watcher:
             while not stop.is_set():
                 changed = self._next_burst(stop)
                 if changed:
-                    self.on_rebuild(self.rebuild(changed))
+                    self.after(self.rebuild(changed))
         finally:
             observer.stop()
             observer.join(timeout=5)
@@ -108,6 +111,18 @@ class Watcher:
         except Exception as err:  # a watcher outlives whatever one build meets
             return Rebuild(rel, None, time.perf_counter() - started, f"{type(err).__name__}: {err}")
         return Rebuild(rel, result, time.perf_counter() - started)
+
+    def after(self, rebuild: Rebuild) -> None:
+        """Report a build; then, if it patched the last one, check the output folder it did not stat first.
+
+        A patch trusts the files of the build it patches, so the save reaches the browser sooner; an output
+        changed or removed by someone else since is found here, and the full path builds it again at once.
+        """
+        self.on_rebuild(rebuild)
+        result = rebuild.result
+        if result is not None and result.way == "patch" and not self.project.engine.outputs_intact():
+            out = _relative(self.project.config.out_dir, self.project.root)
+            self.on_rebuild(self.rebuild([f"{out}/ (changed outside contentpipe)"]))
 
     def _next_burst(self, stop: threading.Event) -> set[str]:
         """Wait for a change, then until nothing more has come for ``quiet`` seconds."""

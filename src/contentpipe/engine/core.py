@@ -153,6 +153,9 @@ class Engine:
         self._world: World | None = None  # the last committed build, which a kept engine can patch
         # entered around each write stage: the preview server holds requests while files change under it
         self.write_gate: Callable[[], AbstractContextManager[object]] = nullcontext
+        # a watcher's engine: the patch does not stat every output first; the watcher asks outputs_intact()
+        # after it has pushed the build, and a folder changed by someone else is built again right away
+        self.check_outputs_after = False
 
     # ----- the build -------------------------------------------------------------
 
@@ -204,6 +207,14 @@ class Engine:
     @property
     def load_memo(self) -> LoadMemo | None:
         return self._load_memo
+
+    def outputs_intact(self) -> bool:
+        """Every output of the kept build is as it was left; when not, the next build takes the full path."""
+        world = self._world
+        if world is None or outputs_in_place(str(self.config.out_dir), world.output_stats()):
+            return True
+        self._world = None
+        return False
 
     def keep_world(self, world: World, documents: Mapping[Path, Document], files: Mapping[str, InputRow]) -> None:
         """After a patch: its build is the one to patch next; the loader's memory follows the edits."""

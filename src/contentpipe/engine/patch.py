@@ -97,8 +97,12 @@ def _substitute(plan: Plan, new: Mapping[Path, Document]) -> tuple[Plan, list[Pl
                 out = replace(out, doc=new[out.doc.path])
                 affected.append(out)
         elif any(d.path in new for d in out.items):
+            # a site-wide output (the sitemap) shows only pages, which the patch keeps, and dates (deps.sitemap)
+            shows = out.rule.per != "site" or any(
+                d.path in new and (d.date, d.updated) != (new[d.path].date, new[d.path].updated) for d in out.items)
             out = replace(out, items=tuple(new.get(d.path, d) for d in out.items))
-            affected.append(out)
+            if shows:
+                affected.append(out)
         outputs.append(out)
     translations = dict(plan.translations)
     for doc in new.values():
@@ -139,7 +143,7 @@ def _patch(engine: Engine, world: World, options_key: str, started: float) -> Bu
     changed = sorted(p for p in suspects if files[p].sha256 != world.files[p].sha256)
     from contentpipe.engine.core import outputs_in_place  # the engine's own check, on what it committed
 
-    if not outputs_in_place(str(cfg.out_dir), world.output_stats()):
+    if not engine.check_outputs_after and not outputs_in_place(str(cfg.out_dir), world.output_stats()):
         raise _Fallback
     new_docs = _reparse(engine, world, changed, files)
     lap("check")
@@ -187,8 +191,7 @@ def _patch(engine: Engine, world: World, options_key: str, started: float) -> Bu
     rel_memo: dict[Path, str] = {}
     documents = dict(world.documents)
     for doc in new_docs.values():
-        outs = [o for o in plan.outputs
-                if o.doc is not None and o.doc.path == doc.path and output_path(o) in world.placed]
+        outs = [o for o in affected if o.doc is not None and o.doc.path == doc.path and output_path(o) in world.placed]
         documents.update(document_entries(cfg, plan, outs, cfg.root, rel_memo))
 
     with engine.write_gate():  # requests to the preview server wait while files change
