@@ -52,6 +52,8 @@ class Site:
     files: Mapping[str, Served]  # by published key
     documents: Mapping[str, str]  # the manifest's documents entries by source, serialised
     problems: tuple[Problem, ...] = ()
+    placed: Mapping[str, Any] = field(default_factory=dict)  # the engine's records of these files, by path
+    owners: Mapping[str, str] = field(default_factory=dict)  # a variant's key -> its document's source
 
     @classmethod
     def from_manifest(cls, out_dir: Path, root: Path, problems: Iterable[Problem] = ()) -> Site:
@@ -61,40 +63,74 @@ class Site:
             return cls(out_dir, root, "", {}, {}, tuple(problems))
         files = {o.key: Served(o.path, o.sha256, o.content_type) for o in manifest.outputs}
         documents = {source: json.dumps(entry, sort_keys=True) for source, entry in manifest.documents.items()}
-        return cls(out_dir, root, manifest.base_url, files, documents, tuple(problems))
+        owners = {key: source for source, entry in manifest.documents.items()
+                  for kinds in entry.get("variants", {}).values() for key in kinds.values()}
+        return cls(out_dir, root, manifest.base_url, files, documents, tuple(problems), {}, owners)
 
     def after(self, published: Published, problems: Iterable[Problem], base_url: str) -> tuple[Site, Change]:
-        """The site a build left, and what changed from this one. A file kept as it was is not looked at again."""
-        files: dict[str, Served] = {}
-        changed = []
-        for placed in published.files.values():
-            old = self.files.get(placed.key)
-            if old is not None and old.sha256 == placed.sha256 and old.path == placed.path:
-                files[placed.key] = old
-            else:
+        """The site a build left, and what changed from this one.
+
+        After a patch of the build this site shows, only the files it rewrote are looked at; otherwise a
+        file's record is passed over when it is the same object (a kept engine's) or has the same hash.
+        """
+        prev = self.placed
+        if prev:
+            files = dict(self.files)
+            patched = published.patched is prev  # a patch adds and removes no file
+            for path in () if patched else prev.keys() - published.files.keys():
+                files.pop(prev[path].key, None)
+            changed = []
+            for path in published.rewritten if patched else published.files:
+                placed, old = published.files[path], prev.get(path)
+                if old is placed or (old is not None and old.sha256 == placed.sha256 and old.key == placed.key):
+                    continue
+                if old is not None and old.key != placed.key:
+                    files.pop(old.key, None)
                 files[placed.key] = Served(placed.path, placed.sha256, json.loads(placed.line)["content_type"])
                 changed.append(placed.key)
+        else:
+            files, changed = {}, []
+            for placed in published.files.values():
+                known = self.files.get(placed.key)
+                if known is not None and known.sha256 == placed.sha256 and known.path == placed.path:
+                    files[placed.key] = known
+                else:
+                    files[placed.key] = Served(placed.path, placed.sha256, json.loads(placed.line)["content_type"])
+                    changed.append(placed.key)
         removed = sorted(self.files.keys() - files.keys())
-        site = Site(self.out_dir, self.root, base_url, files, dict(published.documents), tuple(problems))
-        changed += self._changed_pages(site, set(changed) | set(removed))
+        documents = published.documents
+        edited = {s for s in self.documents.keys() | documents.keys()  # a kept engine's untouched entry: same text
+                  if self.documents.get(s) is not documents.get(s) and self.documents.get(s) != documents.get(s)}
+        owners = dict(self.owners) if edited else self.owners
+        for source in edited:
+            for text, add in ((self.documents.get(source), False), (documents.get(source), True)):
+                for kinds in json.loads(text or "{}").get("variants", {}).values():
+                    for key in kinds.values():
+                        if add:
+                            owners[key] = source
+                        elif owners.get(key) == source:
+                            del owners[key]
+        site = Site(self.out_dir, self.root, base_url, files, documents, tuple(problems), published.files, owners)
+        changed += self._changed_pages(site, set(changed) | set(removed), edited)
         return site, Change(tuple(sorted(changed)), tuple(removed))
 
     def with_problems(self, problems: Iterable[Problem]) -> Site:
-        return Site(self.out_dir, self.root, self.base_url, self.files, self.documents, tuple(problems))
+        return Site(self.out_dir, self.root, self.base_url, self.files, self.documents, tuple(problems),
+                    self.placed, self.owners)
 
-    def _changed_pages(self, new: Site, keys: set[str]) -> list[str]:
+    def _changed_pages(self, new: Site, keys: set[str], edited: set[str]) -> list[str]:
         """The preview's own pages whose content changed: a document's, when its entry, a variant or a problem did."""
-        pages = []
-        old_problems, new_problems = self.problems_by_file(), new.problems_by_file()
-        quoted = [f'"{key}"' for key in keys]
-        for source in self.documents.keys() | new.documents.keys() | old_problems.keys() | new_problems.keys():
-            before, now = self.documents.get(source), new.documents.get(source)
-            if before != now or old_problems.get(source) != new_problems.get(source) or any(
-                    q in (now or before or "") for q in quoted):  # a variant's key, as the entry lists it
-                pages.append(document_page_key(source))
-        if self.documents != new.documents or _counts(old_problems) != _counts(new_problems):
-            pages.append(REVIEW_PREFIX)  # the list shows titles, variants and problem counts
-        return pages
+        pages = edited | {new.owners.get(k) or self.owners.get(k) or "" for k in keys} - {""}
+        counts_changed = False
+        if self.problems != new.problems:
+            old_problems, new_problems = self.problems_by_file(), new.problems_by_file()
+            pages |= {f for f in old_problems.keys() | new_problems.keys()
+                      if old_problems.get(f) != new_problems.get(f) and f.startswith("assets/") and f.endswith(".md")}
+            counts_changed = _counts(old_problems) != _counts(new_problems)
+        found = [document_page_key(source) for source in sorted(pages)]
+        if edited or counts_changed:
+            found.append(REVIEW_PREFIX)  # the list shows titles, variants and problem counts
+        return found
 
     def problems_by_file(self) -> dict[str, list[tuple[str, int | None, str]]]:
         found: dict[str, list[tuple[str, int | None, str]]] = {}

@@ -253,7 +253,8 @@ def _patch(engine: Engine, world: World, options_key: str, started: float) -> Bu
                        rendered_paths=tuple(sorted(output_path(r.out) for r in rendered)),
                        written=files_written, unchanged=sum(r.size >= 0 for r in rows.values()) - files_written,
                        seconds=time.perf_counter() - started, way="patch",
-                       published=Published(placed, documents))
+                       published=Published(placed, documents, world.placed,
+                                           tuple(output_path(r.out) for r in rendered)))
 
 
 def _reparse(engine: Engine, world: World, changed: list[str],

@@ -40,6 +40,9 @@ class Published:
 
     files: Mapping[str, Placed]  # by path in the output folder
     documents: Mapping[str, str]  # the manifest's documents entries by source, serialised
+    # a patch: the ``files`` of the build it patched, and the only paths whose records may differ from it
+    patched: Mapping[str, Placed] | None = None
+    rewritten: tuple[str, ...] = ()
 
 
 @dataclass
