@@ -370,8 +370,13 @@ def serve(project: str, out: str | None, drafts: bool | None, poll: bool, host: 
     out_dir = proj.config.out_dir
     live = Live(Site.from_manifest(out_dir, proj.root))
     proj.engine.write_gate = live.gate.writing
+    def send_test(source: str, to: list[str]) -> str:
+        from contentpipe.sendtest import find_message, send_message, smtp_settings
+
+        return send_message(find_message(out_dir, source), to, smtp_settings(proj.config)).describe()
+
     try:
-        server = serve_in_thread(out_dir, host, port, live, root=proj.root)  # the last build, until the next
+        server = serve_in_thread(out_dir, host, port, live, send_test, proj.root)  # the last build, until the next
     except OSError as err:
         err_console().print(f"cannot serve on {host}:{port}: {err.strerror or err}"
                             + (" (pick another with --port)" if err.errno == errno.EADDRINUSE else ""), style="red")
@@ -398,6 +403,53 @@ def serve(project: str, out: str | None, drafts: bool | None, poll: bool, host: 
     finally:
         server.shutdown()
         server.server_close()
+
+
+@cli.command("send-test")
+@click.argument("document")
+@click.option("--to", "to", multiple=True, required=True, help="Recipient (repeatable, or comma-separated).")
+@click.option("--smtp", help="HOST:PORT of the SMTP server (else [smtp] or CONTENTPIPE_SMTP_HOST).")
+@click.option("--project", default=".", type=click.Path(file_okay=False), show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: [output] dir, 'dist').")
+@click.option("--locale", help="Which locale's version, when DOCUMENT names several.")
+@click.option("--no-build", is_flag=True, help="Send what is built without building first.")
+def send_test(document: str, to: tuple[str, ...], smtp: str | None, project: str, out: str | None,
+              locale: str | None, no_build: bool) -> None:
+    """Send DOCUMENT's email (its built .eml, unchanged) to an inbox, to check it in a real mail client.
+
+    DOCUMENT is its path (assets/articles/x.md), id (articles/x) or slug (x). The project is built first
+    (incrementally), and a document with errors is not sent. The password comes from
+    CONTENTPIPE_SMTP_PASSWORD only and is never printed.
+    """
+    from contentpipe.errors import ContentpipeError
+    from contentpipe.sendtest import find_message, recipients, send_message, smtp_settings
+
+    proj = _load(project, out)
+    try:
+        settings = smtp_settings(proj.config, smtp)
+        addresses = recipients(to)
+    except ContentpipeError as err:
+        show_problems([err.problem])
+        raise SystemExit(EXIT_UNUSABLE) from None
+    try:
+        if not no_build:
+            result = proj.build()
+            found = find_message(proj.config.out_dir, document, locale)
+            own = [p for p in result.errors if p.where.path == proj.root / found.source]
+            if own:
+                show_problems(own)
+                err_console().print(f"not sent: {found.source} has errors", style="red", markup=False)
+                raise SystemExit(EXIT_PROBLEMS)
+        else:
+            found = find_message(proj.config.out_dir, document, locale)
+        sent = send_message(found, addresses, settings)
+    except ContentpipeError as err:
+        if not no_build and "no document" in err.problem.message:
+            left_out = [p for p in result.errors if document in p.where.path.as_posix()]
+            show_problems(left_out)
+        show_problems([err.problem])
+        raise SystemExit(EXIT_PROBLEMS) from None
+    click.echo(sent.describe())
 
 
 @cli.command()

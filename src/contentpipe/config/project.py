@@ -74,6 +74,16 @@ TARGET = Table({
     "compress": Field("str", "", choices=("", "gzip"), doc="pre-compress text objects (Content-Encoding)"),
 })
 
+SMTP = Table({
+    "host": Field("str", None, doc="the SMTP server `send-test` sends through"),
+    "port": Field("int", None, check=in_range(1, 65535), doc="default: 587 (starttls), 465 (ssl), 25 (none)"),
+    "user": Field("str", None, doc="login name; the password comes from CONTENTPIPE_SMTP_PASSWORD only"),
+    "security": Field("str", "starttls", choices=("starttls", "ssl", "none")),
+    "sender": Field("str", None, doc="envelope sender (MAIL FROM); default: the message's From address"),
+    "password": Field("str", None, check=lambda _: "does not go in contentpipe.toml (it would be committed): set "
+                                                   "CONTENTPIPE_SMTP_PASSWORD in the environment", secret=True),
+})
+
 PROJECT_SCHEMA = Table({
     "site": Table({
         "name": Field("str"),
@@ -101,6 +111,7 @@ PROJECT_SCHEMA = Table({
         "ignore": Field("list[str]", ["README.md", "LICENSE*"], doc="globs of files in assets/ that are not masters"),
     }),
     "targets": Table(each=TARGET),
+    "smtp": SMTP,
 })
 
 
@@ -161,6 +172,7 @@ class ProjectConfig:
     ignore: tuple[str, ...]
     targets: MappingProxyType[str, Target]
     source: TomlSource
+    smtp: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))  # [smtp], for send-test
 
 
 def load_config(root: Path, problems: Problems) -> ProjectConfig:
@@ -222,6 +234,7 @@ def load_config(root: Path, problems: Problems) -> ProjectConfig:
         ignore=tuple(data["build"]["ignore"]),
         targets=MappingProxyType(targets),
         source=src,
+        smtp=MappingProxyType({k: v for k, v in data["smtp"].items() if k != "password"}),
     )
 
 

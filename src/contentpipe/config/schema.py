@@ -63,6 +63,7 @@ class Field:
     choices: tuple[object, ...] = ()
     check: Callable[[Any], str | None] | None = None
     doc: str = ""
+    secret: bool = False  # a password: problems never repeat the value
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,9 @@ _INVALID = object()
 
 def _check_field(src: TomlSource, spec: Field, value: object, dotted: str,
                  problems: Problems) -> object:
+    shown = "a value (not shown)" if spec.secret else describe(value)
     if not _KIND_CHECKS[spec.kind](value):
-        problems.error(f"expected {_KIND_NAMES[spec.kind]}, got {describe(value)}", src.pos(dotted))
+        problems.error(f"expected {_KIND_NAMES[spec.kind]}, got {shown}", src.pos(dotted))
         return _INVALID
     if spec.choices:
         items = value if isinstance(value, list) else [value]
@@ -136,7 +138,7 @@ def _check_field(src: TomlSource, spec: Field, value: object, dotted: str,
             problems.error(f"{bad[0]!r} is not allowed (allowed: {allowed})", src.pos(dotted))
             return _INVALID
     if spec.check is not None and (message := spec.check(value)):
-        problems.error(f"{message}; got {describe(value)}", src.pos(dotted))
+        problems.error(f"{message}; got {shown}", src.pos(dotted))
         return _INVALID
     return value
 
