@@ -348,6 +348,11 @@ def test_a_documents_preview_has_every_channel_and_its_locale_versions(sample_pr
             shown = post.select_one(".text").get_text().replace("… see more", "")
             assert shown.split() == data["text"].split()  # (lxml folds the blank lines between two spans)
             assert post.img["src"] == "/" + data["image"]["url"].removeprefix("https://www.example.com/")
+            fold = post.select_one(".fold")
+            assert (fold is not None) == (data["fold"] is not None)
+            if fold is not None:  # the marker sits where the build said the network folds the text
+                visible = post.select_one(".text").get_text().split("… see more")[0]
+                assert visible.split() == data["text"][:data["fold"]].split()
         assert [a["hreflang"] for a in soup.select(".versions a")] == ["nl"]
         # the web page is served with the live script; the published file has none
         page = get(session.url + "articles/lantern-workshop/")[1]

@@ -210,3 +210,57 @@ def test_a_slot_with_title_makes_a_share_card(make_project) -> None:  # type: ig
     assert card.crop(bottom).getextrema()[1] > 240 and plain.crop(bottom).getextrema()[1] < 200
     top = (0, 0, 1080, 400)
     assert abs(ImageStat.Stat(card.crop(top)).mean[0] - ImageStat.Stat(plain.crop(top)).mean[0]) < 2
+
+
+# ----- where a network folds a post behind "see more" ---------------------------------------------------
+
+
+def test_fold_index_keeps_clusters_and_urls_whole() -> None:
+    from contentpipe.text.truncate import fold_index
+
+    assert fold_index("short", "characters", 10) is None
+    assert fold_index("abcdefghij", "characters", 4) == 4
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # one grapheme, five code points
+    text = "ab" + family + "cd"
+    assert fold_index(text, "graphemes", 3) == 2 + len(family)  # the family is one, and never split
+    assert fold_index(text, "characters", 4) == 2  # counted by code point it does not fit: cut before it
+    flag = "\U0001f1f3\U0001f1f1"
+    assert fold_index("x" + flag + "y", "graphemes", 2) == 1 + len(flag)
+    accented = "cafe\u0301 noir"  # e + combining acute
+    assert fold_index(accented, "characters", 3) == 3  # never between the e and its accent
+    assert fold_index(accented, "characters", 4) == 5  # and the pair counts one, as the network sees it (NFC)
+    url = "See https://example.com/a/long/path/to/the/page now"
+    assert fold_index(url, "characters", 20) == url.index("https")  # a URL it would cut goes below the fold
+    cjk = "\u6f22\u5b57" * 10  # weight 2 each for X
+    assert fold_index(cjk, "x-weighted", 7) == 3
+
+
+def test_linkedin_posts_say_where_see_more_folds_them(built_sample: Built) -> None:
+    from contentpipe.text.measure import graphemes
+
+    seen = 0
+    for key in built_sample.by_key:
+        if not key.endswith("/linkedin.json"):
+            continue
+        post = json.loads(built_sample.file(key).read_text(encoding="utf-8"))
+        text, fold = post["text"], post["fold"]
+        if measure(text, "characters") <= 140:
+            assert fold is None
+            continue
+        seen += 1
+        assert measure(text[:fold], "characters") <= 140
+        assert measure(text[:fold] + graphemes(text[fold:])[0], "characters") > 140
+        assert post["fold_utf16"] == len(text[:fold].encode("utf-16-le")) // 2
+    assert seen
+    for key in built_sample.by_key:
+        if key.endswith(("/x.json", "/bluesky.json", "/mastodon.json", "/threads.json")):
+            assert json.loads(built_sample.file(key).read_text(encoding="utf-8"))["fold"] is None
+
+
+def test_a_fold_past_the_limit_is_a_rule_error(make_project) -> None:  # type: ignore[no-untyped-def]
+    root = make_project({"assets/a.md": article("A"),
+                         "channels/brand/channel.toml": '[channel]\nextends = "social"\n\n[networks.x]\nfold = 281\n'})
+    result = Project.load(root).build(["brand"])
+    [error] = [p for p in result.errors if "fold" in p.message]
+    assert error.where.path == root / "channels/brand/channel.toml" and error.where.line == 5
+    assert "past its limit 280" in error.message

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
 from pathlib import Path
 from types import MappingProxyType
@@ -81,6 +81,8 @@ NETWORK = Table({
     "link": Field("str", "text", choices=LINK_PLACES,
                   doc="text: the link is part of the post text; field: sent beside it (a link card); none"),
     "image": Field("str", None, doc="the image slot of the share image"),
+    "fold": Field("int", None, check=in_range(1, 100_000),
+                  doc="how much of a post shows before the network's \"see more\", counted its way (LinkedIn: 140)"),
     "utm_source": Field("str", None, doc="campaign source; default: the network's key"),
     "utm_medium": Field("str", "social"),
 })
@@ -240,6 +242,7 @@ class NetworkRules:
     max_hashtags: int | None = None
     link: str = "text"
     image: str | None = None
+    fold: int | None = None
     utm_source: str = ""
     utm_medium: str = "social"
 
@@ -331,6 +334,11 @@ def build_rules(name: str, merged: Mapping[str, Any], origin: Mapping[str, Sourc
     }
     for key in merged.get("networks", {}).keys() - networks.keys():
         problems.error(f"network '{key}' needs limit", origin.get(f"networks.{key}", SourcePos(Path(name))))
+    for key, net in list(networks.items()):
+        if net.fold is not None and net.fold > net.limit:
+            problems.error(f"network '{key}': fold {net.fold} is past its limit {net.limit}",
+                           origin.get(f"networks.{key}.fold", origin.get(f"networks.{key}", SourcePos(Path(name)))))
+            networks[key] = replace(net, fold=None)
     for key, net in networks.items():
         if net.image is not None and net.image not in images:
             problems.error(f"network '{key}': image slot {net.image!r} is not defined (defined: "

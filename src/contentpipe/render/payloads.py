@@ -14,6 +14,7 @@ from contentpipe.render import social
 from contentpipe.render.links import Links
 from contentpipe.render.parts import Scope
 from contentpipe.render.views import Views, iso
+from contentpipe.text.truncate import fold_index
 
 
 class Payloads:
@@ -48,6 +49,7 @@ class Payloads:
             key = f"social.{net.key}" if f"social.{net.key}" in doc.lines else "social.text"
             raise ContentpipeError(str(err), doc.pos(key)) from err
         image = self.views.doc_image(doc, f"{net.image}:hero", None) if net.image else None
+        fold = fold_index(post.text, net.counting, net.fold, net.url_length) if net.fold else None
         return {
             "network": net.key,
             "name": net.name,
@@ -55,6 +57,8 @@ class Payloads:
             "length": post.length,
             "limit": net.limit,
             "counting": net.counting,
+            "fold": fold,
+            "fold_utf16": None if fold is None else len(post.text[:fold].encode("utf-16-le")) // 2,
             "generated": post.generated,
             "hashtags": list(post.hashtags),
             "link": link,

@@ -121,3 +121,16 @@ def _longest(positions: list[int], build: Callable[[int], str], ok: Callable[[st
         if ok(candidate):
             return candidate
     return None
+
+
+def fold_index(text: str, counting: str, fold: int, url_length: int | None = None) -> int | None:
+    """Where a network folds ``text`` behind "see more": the end of the longest prefix of whole grapheme
+    clusters that measures at most ``fold`` the network's way, moved back to the start of a URL it would
+    cut. None when the whole text shows (or nothing before the fold is a whole cluster).
+    """
+    if measure(text, counting, url_length) <= fold:
+        return None
+    urls = find_urls(text)
+    ends = [p for p in _cluster_ends(text) if not any(s < p < e for s, e in urls)]
+    best = _longest(ends, lambda p: text[:p], lambda prefix: measure(prefix, counting, url_length) <= fold)
+    return len(best) if best else None
