@@ -205,6 +205,22 @@ def test_bad_input_is_reported_and_a_fix_recovers(running: Running) -> None:
     assert h1(root / WEB_PAGE) == "First, fixed"
 
 
+def test_a_channels_folder_made_while_watching_is_watched_and_outputs_are_not(running: Running) -> None:
+    root = running.project.root
+    templates = root / "channels/web/templates"
+    templates.mkdir(parents=True)
+    (templates / "article.html").write_text('{% extends "parent:article.html" %}\n', encoding="utf-8")
+    first = running.next()  # the new folder, seen from the project folder
+    assert first.result is not None and first.result.ok
+    running.quiet(0.5)
+    (templates / "article.html").write_text('{% extends "parent:article.html" %}{# edited #}\n', encoding="utf-8")
+    edited = running.next()  # a change inside it: the folder is watched now
+    assert edited.changed == ("channels/web/templates/article.html",)
+    for i in range(300):  # files written into the output folder set nothing off
+        (root / f"dist/web/extra-{i}.txt").write_text("x", encoding="utf-8")
+    assert running.quiet() == []
+
+
 def test_polling_observer_sees_edits(make_project: Callable[..., Path]) -> None:
     root = make_project({"assets/articles/first.md": article("First")})
     r = Running(root, poll=True)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from contentpipe.api import BuildResult, Project
 
 if TYPE_CHECKING:
+    from watchdog.events import FileSystemEventHandler
     from watchdog.observers.api import BaseObserver
 
 QUIET_SECONDS = 0.05
@@ -90,13 +91,14 @@ class Watcher:
 
     def run(self, stop: threading.Event, ready: Callable[[], None] | None = None) -> None:
         """Build after each burst of changes until ``stop`` is set; ``ready`` is called once watching."""
-        observer = self._observe()
+        observer, handler, watched = self._observe()
         if ready is not None:
             ready()
         try:
             while not stop.is_set():
                 changed = self._next_burst(stop)
                 if changed:
+                    watched = self._schedule(observer, handler, watched)  # assets/ or channels/ made since
                     self.after(self.rebuild(changed))
         finally:
             observer.stop()
@@ -137,7 +139,13 @@ class Watcher:
             changed, self._pending = self._pending, set()
         return changed
 
-    def _observe(self) -> BaseObserver:
+    def _observe(self) -> tuple[BaseObserver, FileSystemEventHandler, set[str]]:
+        """Watch what a build reads: the project folder itself (contentpipe.toml), assets/ and channels/.
+
+        Not the whole project: a build writes thousands of files into the output and cache folders, and
+        their events would overflow the kernel's inotify queue (16,384 events by default), after which
+        watchdog drops its watches. A folder of the two made later is watched from the next burst on.
+        """
         from watchdog.events import FileSystemEvent, FileSystemEventHandler
         from watchdog.observers import Observer
         from watchdog.observers.polling import PollingObserver
@@ -151,21 +159,35 @@ class Watcher:
                     return
                 watcher.notify([_text(event.src_path), _text(getattr(event, "dest_path", "") or "")])
 
+        handler = Handler()
         if not self.poll:
             observer = Observer()
             try:
-                observer.schedule(Handler(), str(self.project.root), recursive=True)
+                watched = self._schedule(observer, handler, set())
                 observer.start()
-                return observer
+                return observer, handler, watched
             except OSError as err:
                 if err.errno not in (errno.ENOSPC, errno.EMFILE, errno.ENFILE):
                     raise
+                observer.stop()
                 self.on_notice(f"the system's file-watch limit was reached ({err.strerror}): polling instead "
                                "(raise fs.inotify.max_user_watches to watch without polling)")
         observer = PollingObserver(timeout=0.5)
-        observer.schedule(Handler(), str(self.project.root), recursive=True)
+        watched = self._schedule(observer, handler, set())
         observer.start()
-        return observer
+        return observer, handler, watched
+
+    def _schedule(self, observer: BaseObserver, handler: FileSystemEventHandler, watched: set[str]) -> set[str]:
+        """Schedule the folders not yet watched; returns the names watched now."""
+        root = self.project.root
+        if not watched:
+            observer.schedule(handler, str(root), recursive=False)
+            watched = {""}
+        for name in ("assets", "channels"):
+            if name not in watched and (root / name).is_dir():
+                observer.schedule(handler, str(root / name), recursive=True)
+                watched = watched | {name}
+        return watched
 
 
 def _text(path: str | bytes) -> str:
