@@ -231,12 +231,13 @@ class Engine:
         """
         from contentpipe.load.packdirs import builtin_packs_dir, plugin_packs
 
-        env = json.dumps([(p, _mtime(p)) for p in sys.path])
+        trust = self.config.trust_packs
+        env = json.dumps([(p, _mtime(p)) for p in sys.path] + ([] if trust else ["untrusted"]))
         meta = meta or {}
         if meta.get("path_env") == env and "plugin_packs" in meta:
             plugins = [Path(p) for p in json.loads(meta["plugin_packs"])]
         else:
-            plugins = [path for _, path, _ in plugin_packs()]
+            plugins = [path for _, path, _ in plugin_packs(trust)]
         self._path_env = (env, json.dumps([str(p) for p in plugins]))
         return [builtin_packs_dir(), self.config.root / "channels", *plugins]
 
@@ -299,12 +300,14 @@ class Engine:
             plan = plan_build(cfg.site, loaded, masters, problems, keys_only)
         lap("renditions")
 
-        engine_fp = engine_fingerprint(cfg.site, available_formats(), [BODY_VERSION, self.code])
+        engine_fp = engine_fingerprint(cfg.site, available_formats(),
+                                       [BODY_VERSION, self.code, repr(cfg.limits), str(cfg.trust_packs)])
         fps = Fingerprints(plan, masters, Inputs(files, snapshot.templates, engine_fp))
         todo, kept, why = self._plan_work(plan, fps, snapshot, combine)
         lap("fingerprint")
         body_cache = BodyCache(cfg.cache_dir / "bodies")
-        rendered = render_outputs(plan, masters, todo, body_cache, progress)
+        rendered = render_outputs(plan, masters, todo, body_cache, progress, limits=cfg.limits,
+                                  trust_packs=cfg.trust_packs)
         masters.parsed.save()
         if not kept and options.channels is None and cfg.enabled_channels is None:
             body_cache.prune()  # everything was rendered: what it did not use is for nothing now
@@ -372,12 +375,13 @@ class Engine:
 
         cfg = self.config
         names = options.channels or cfg.enabled_channels
-        loaded = load_channels(cfg.root, problems, names)
+        trust = cfg.trust_packs
+        loaded = load_channels(cfg.root, problems, names, trust)
         canonical = cfg.site.canonical_channel
         keys_only: frozenset[str] = frozenset()
-        found = discover(cfg.root)
+        found = discover(cfg.root, trust)
         if canonical not in loaded and canonical in found:  # planned for its keys only: its problems count
-            loaded.update(load_channels(cfg.root, problems, (canonical,)))
+            loaded.update(load_channels(cfg.root, problems, (canonical,), trust))
             keys_only = frozenset({canonical}) & loaded.keys()
         if canonical in found and canonical not in loaded:
             problems.error(f"the canonical channel {canonical!r} cannot be loaded (see its problems): "
