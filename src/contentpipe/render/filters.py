@@ -10,12 +10,13 @@ print too large.
 A plugin filter (entry point group ``contentpipe.filters``) is Python that
 trusts its arguments: handed ``"{0.__class__}".format``, a macro or a cycler,
 it might call it. So its arguments must be plain data (text, numbers, booleans,
-none, lists and tables of those); generators made by ``map`` or ``select`` are
+none, dates, lists and tables of those); generators made by ``map`` or ``select`` are
 read into lists first, and anything else is an error naming the filter.
 """
 
 from __future__ import annotations
 
+import datetime
 import inspect
 import logging
 import types
@@ -40,7 +41,9 @@ _TEXT_FILTERS = frozenset({
     "string", "striptags", "title", "trim", "truncate", "upper", "urlencode", "urlize", "wordcount", "wordwrap",
     "xmlattr",
 })
-# what a plugin filter may be given besides text, numbers, booleans and none
+# what a plugin filter may be given as it is (front matter's dates too), inside lists and tables of these
+_PLAIN = (str, bytes, int, float, datetime.date, datetime.time, datetime.timedelta, range, Undefined)
+# what is read into a list first
 _READ_FIRST = (types.GeneratorType, map, filter, zip, reversed, type(iter([])), type(iter(())), type(iter(range(0))),
                type({}.keys()), type({}.values()), type({}.items()))
 
@@ -121,7 +124,7 @@ def _plain(value: Any, name: str, limits: Any) -> Any:
         if seen > limits.string_size:
             raise lim.LimitExceeded(f"the value given to |{name} is larger than {limits.string_size:,} items "
                                     "([build.limits] string_size)")
-        if v is None or isinstance(v, str | int | float | range | Undefined):
+        if v is None or isinstance(v, _PLAIN):
             continue
         if isinstance(v, dict):
             stack.extend(dict.keys(v))
@@ -129,7 +132,7 @@ def _plain(value: Any, name: str, limits: Any) -> Any:
         elif isinstance(v, list | tuple | set | frozenset):
             stack.extend(v)
         else:
-            raise SecurityError(f"filter {name!r} may be given plain data only (text, numbers, lists, tables), "
+            raise SecurityError(f"filter {name!r} may be given plain data only (text, numbers, dates, lists, tables), "
                                 f"not a {type(v).__name__}")
     return value
 

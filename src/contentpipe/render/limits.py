@@ -97,6 +97,8 @@ def printed_size(value: Any, cap: int) -> int:
     Walked without recursion, every reference counted again (``[big] * n`` prints
     ``big`` n times), views read through ``dict``'s own methods so nothing records a read.
     """
+    if isinstance(value, str | int):
+        return len(value) if isinstance(value, str) else value.bit_length() // 3 + 1
     total, stack = 0, [value]
     while stack:
         v = stack.pop()
@@ -170,13 +172,11 @@ def check_percent(fmt: str | bytes, args: Any, limits: Limits) -> None:
                 star = True
             elif group and _number(group, limits) > limits.string_size:
                 raise _too_big(f"the format width {group[:12]}", limits)
-    values = args if isinstance(args, tuple) else (args,)
-    if isinstance(args, dict):
-        values = tuple(dict.values(args))
-    for v in values:
-        if star and isinstance(v, int) and abs(v) > limits.string_size:
-            raise _too_big(f"the format width {v}", limits)
-        check_text(v, "a formatted value", limits)
+    if star:
+        for v in args if isinstance(args, tuple) else (args,):
+            if isinstance(v, int) and abs(v) > limits.string_size:
+                raise _too_big(f"the format width {v}", limits)
+    check_text(args, "the formatted values", limits)  # a table is printed whole by a plain %s
 
 
 def check_spec(spec: str, limits: Limits) -> None:
@@ -192,6 +192,8 @@ def binop(op: str, left: Any, right: Any, limits: Limits) -> None:
         seq, n = (left, right) if isinstance(right, int) else (right, left)
         if isinstance(seq, str | bytes | list | tuple) and isinstance(n, int):
             need(len(seq) * max(n, 0), "the repeated value", limits)
+        elif isinstance(seq, int) and isinstance(n, int):
+            need((seq.bit_length() + n.bit_length()) * 0.302, "the product", limits)
     elif op == "**":
         if isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
             need(left.bit_length() * right * 0.302, f"{left} ** {right}", limits)
@@ -205,11 +207,12 @@ def binop(op: str, left: Any, right: Any, limits: Limits) -> None:
 def joined_size(parts: Iterable[Any], sep: str, limits: Limits, what: str) -> list[Any]:
     """The parts of a join as a list, refused as soon as the joined text would be too large."""
     items: list[Any] = []
-    total = 0
+    total, step, cap = 0, len(sep), limits.string_size
     for part in parts:
         items.append(part)
-        total += len(sep) + (len(part) if isinstance(part, str) else printed_size(part, limits.string_size))
-        need(total, what, limits)
+        total += step + (len(part) if isinstance(part, str) else printed_size(part, cap))
+        if total > cap:
+            raise _too_big(what, limits)
     return items
 
 
