@@ -151,6 +151,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def settle(pid: int, limit: float = 300.0) -> None:
+    """Wait until the process has used under 2% of a CPU for two seconds in a row (its builds are over)."""
+    deadline, calm = time.monotonic() + limit, 0
+    while time.monotonic() < deadline and calm < 2:
+        start = cpu_seconds(pid)
+        time.sleep(1.0)
+        calm = calm + 1 if cpu_seconds(pid) - start < 0.02 else 0
+
+
 def idle_cpu(pid: int, seconds: float = 10.0) -> float:
     start, wall = cpu_seconds(pid), time.perf_counter()
     time.sleep(seconds)
@@ -342,23 +351,33 @@ class Bench:
         counts: dict[str, int] = {}
         path, text = self.editor.body()
         atomic_write(path, text)
-        counts["vim-style save"] = len(serve.drain(2.0))
+        counts["vim-style save"] = self.builds(serve, 2.0)
         path, text = self.editor.body()
         tmp, old = path.with_name(path.name + "___jb_tmp___"), path.with_name(path.name + "___jb_old___")
         tmp.write_text(text, encoding="utf-8")
         path.rename(old)
         tmp.rename(path)
         old.unlink()
-        counts["JetBrains-style save"] = len(serve.drain(2.0))
+        counts["JetBrains-style save"] = self.builds(serve, 2.0)
         names = [p.relative_to(self.corpus.root).as_posix() for p in self.corpus.articles()[:500]]
         for name in names:
             self.corpus.keep(Path(name))
         subprocess.run([sys.executable, "-c", CHECKOUT, str(self.corpus.root), *names], check=True)
-        counts["500-file checkout"] = len(serve.drain(3.0))
+        counts["500-file checkout"] = self.builds(serve, 3.0)
         for name in names:  # back as they were: one more burst
             (self.corpus.root / name).write_bytes((self.corpus.pristine / name).read_bytes())
-        serve.drain(3.0)
+        self.builds(serve, 3.0)
         self.results["saves"] = counts
+
+    @staticmethod
+    def builds(serve: Serve, quiet: float) -> int:
+        """Build events set off by one change: the first (however long the build takes), and every other
+        one until ``quiet`` seconds pass without one."""
+        try:
+            serve.next("build", TIMEOUT)
+        except queue.Empty:
+            return 0
+        return 1 + len(serve.drain(quiet))
 
     def memory(self, serve: Serve) -> None:
         pid = serve.proc.pid
@@ -404,6 +423,7 @@ class Bench:
                 time.sleep(0.3)
                 print(f"  hugo body-edit #{run + 1}: {at and round((at - started) * 1000)} ms", file=sys.stderr)
             self.results["hugo body-edit"] = percentiles(values)
+            settle(proc.pid)
             self.results["hugo idle"] = {"cpu_percent": round(idle_cpu(proc.pid), 2), "rss_mb": round(
                 rss_mb(proc.pid), 1)}
             twin.restore()
@@ -426,7 +446,8 @@ class Bench:
             if "saves" in selected:
                 self.saves(serve)
             if "idle" in selected:
-                serve.drain(1.0)
+                serve.drain(3.0)
+                settle(serve.proc.pid)  # every build set off before has ended
                 self.results["idle"] = {"cpu_percent": round(idle_cpu(serve.proc.pid), 2),
                                         "rss_mb": round(rss_mb(serve.proc.pid), 1)}
             if "memory" in selected:

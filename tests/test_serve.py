@@ -467,3 +467,17 @@ def test_serve_pushes_a_save_and_survives_a_broken_file(sample_project: Path) ->
     finally:
         stream.close()
         _stop(proc)
+
+
+def test_a_browser_that_goes_away_mid_answer_leaves_no_traceback(small: Session,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import struct
+
+    port = small.server.server_port
+    for _ in range(5):
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"GET /_contentpipe/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+    time.sleep(0.5)
+    assert get(small.url + "a/")[0] == 200  # still answering
+    assert "Traceback" not in capsys.readouterr().err

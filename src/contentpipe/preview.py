@@ -277,6 +277,14 @@ class PreviewServer(ThreadingHTTPServer):
         self.closing.set()
         super().shutdown()
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that went away mid-answer (a reload, a closed tab) is no error worth a traceback."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 def make_server(out_dir: Path, host: str = "127.0.0.1", port: int = 8000, live: Live | None = None,
                 send_test: SendTest | None = None, root: Path | None = None) -> PreviewServer:

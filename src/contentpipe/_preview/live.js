@@ -61,6 +61,7 @@
       if (err.lines && err.lines.length) {
         const pre = document.createElement("pre");
         pre.style.cssText = "background:#111;padding:.6rem;overflow:auto;margin:.4rem 0 0";
+        pre.tabIndex = 0;  // a long line scrolls it sideways: reachable by keyboard
         for (const [n, text] of err.lines) {
           const line = document.createElement("div");
           line.textContent = `${String(n).padStart(5)} | ${text}`;

@@ -17,7 +17,7 @@
         row.hidden = !ok;
         shown += ok;
       }
-      count.value = `${shown} documents`;
+      count.value = `${shown} document${shown === 1 ? "" : "s"}`;
       const next = new URLSearchParams();
       if (q.value) next.set("q", q.value);
       if (locale.value) next.set("locale", locale.value);
@@ -28,15 +28,25 @@
     document.getElementById("filters").addEventListener("submit", (e) => { e.preventDefault(); apply(); });
     apply();
   }
+  // Tabs as the ARIA pattern has them: one tab stop (the selected tab), arrow keys, Home and End move between them.
   const tabs = [...document.querySelectorAll("[role=tab]")];
-  for (const tab of tabs) {
-    tab.addEventListener("click", () => {
-      for (const t of tabs) {
-        const on = t === tab;
-        t.setAttribute("aria-selected", String(on));
-        t.tabIndex = on ? 0 : -1;
-        document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
-      }
+  const select = (tab) => {
+    for (const t of tabs) {
+      const on = t === tab;
+      t.setAttribute("aria-selected", String(on));
+      t.tabIndex = on ? 0 : -1;
+      document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
+    }
+  };
+  for (const [i, tab] of tabs.entries()) {
+    tab.addEventListener("click", () => select(tab));
+    tab.addEventListener("keydown", (e) => {
+      const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
+      if (to === undefined) return;
+      e.preventDefault();
+      const next = tabs[(to + tabs.length) % tabs.length];
+      select(next);
+      next.focus();
     });
   }
   const send = document.querySelector("form.send");

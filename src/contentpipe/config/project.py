@@ -109,6 +109,21 @@ PROJECT_SCHEMA = Table({
         "cache_dir": Field("str", ".contentpipe-cache"),
         "jobs": Field("int", 0, check=in_range(0, 256), doc="image worker processes; 0 = one per core"),
         "ignore": Field("list[str]", ["README.md", "LICENSE*"], doc="globs of files in assets/ that are not masters"),
+        "trust_packs": Field("bool", True, doc="false: packs' templates and rules only, no Python from plugins"),
+        "limits": Table({
+            "render_seconds": Field("number", 2.0, check=in_range(0.01, 3600),
+                                    doc="wall time of one output's template render"),
+            "output_size": Field("int", 10_000_000, check=in_range(1_000, 2_000_000_000),
+                                 doc="bytes (UTF-8) one output's template may produce"),
+            "string_size": Field("int", 10_000_000, check=in_range(1_000, 2_000_000_000),
+                                 doc="characters of one string (items of one list) a template operation may make"),
+            "total_size": Field("int", 100_000_000, check=in_range(1_000, 20_000_000_000),
+                                doc="characters and items all template operations of one render may make together"),
+            "range_size": Field("int", 10_000, check=in_range(1, 10_000_000),
+                                doc="items of one range(); also the most batch() and slice() may ask for"),
+            "loop_depth": Field("int", 6, check=in_range(1, 100), doc="for loops nested in one template"),
+            "macro_depth": Field("int", 50, check=in_range(1, 200), doc="macro (and caller, loop) calls nested"),
+        }, doc="what one output's render of a pack's templates may use (render/limits.py)"),
     }),
     "targets": Table(each=TARGET),
     "smtp": SMTP,
@@ -160,6 +175,19 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """[build.limits]: what one output's render of a pack's templates may use; packs are third-party code."""
+
+    render_seconds: float = 2.0
+    output_size: int = 10_000_000
+    string_size: int = 10_000_000
+    total_size: int = 100_000_000
+    range_size: int = 10_000
+    loop_depth: int = 6
+    macro_depth: int = 50
+
+
+@dataclass(frozen=True)
 class ProjectConfig:
     root: Path
     file: Path
@@ -173,6 +201,8 @@ class ProjectConfig:
     targets: MappingProxyType[str, Target]
     source: TomlSource
     smtp: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))  # [smtp], for send-test
+    limits: Limits = Limits()
+    trust_packs: bool = True  # false: no Python from packs (no plugin filters, plugin packs found without import)
 
 
 def load_config(root: Path, problems: Problems) -> ProjectConfig:
@@ -235,7 +265,13 @@ def load_config(root: Path, problems: Problems) -> ProjectConfig:
         targets=MappingProxyType(targets),
         source=src,
         smtp=MappingProxyType({k: v for k, v in data["smtp"].items() if k != "password"}),
+        limits=_limits(data["build"]["limits"]),
+        trust_packs=data["build"]["trust_packs"],
     )
+
+
+def _limits(data: dict[str, Any]) -> Limits:
+    return Limits(**{**data, "render_seconds": float(data["render_seconds"])})
 
 
 def _site_image(value: str | None, src: TomlSource, key: str) -> SiteImage | None:

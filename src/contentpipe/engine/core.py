@@ -208,6 +208,16 @@ class Engine:
     def load_memo(self) -> LoadMemo | None:
         return self._load_memo
 
+    def fingerprint(self) -> str:
+        """What every output depends on: the engine's versions, [site], the template limits and pack trust."""
+        from contentpipe.engine.deps import engine_fingerprint
+        from contentpipe.plan import available_formats
+        from contentpipe.render.bodycache import BODY_VERSION
+
+        cfg = self.config
+        return engine_fingerprint(cfg.site, available_formats(),
+                                  [BODY_VERSION, self.code, repr(cfg.limits), str(cfg.trust_packs)])
+
     def outputs_intact(self) -> bool:
         """Every output of the kept build is as it was left; when not, the next build takes the full path."""
         world = self._world
@@ -231,12 +241,13 @@ class Engine:
         """
         from contentpipe.load.packdirs import builtin_packs_dir, plugin_packs
 
-        env = json.dumps([(p, _mtime(p)) for p in sys.path])
+        trust = self.config.trust_packs
+        env = json.dumps([(p, _mtime(p)) for p in sys.path] + ([] if trust else ["untrusted"]))
         meta = meta or {}
         if meta.get("path_env") == env and "plugin_packs" in meta:
             plugins = [Path(p) for p in json.loads(meta["plugin_packs"])]
         else:
-            plugins = [path for _, path, _ in plugin_packs()]
+            plugins = [path for _, path, _ in plugin_packs(trust)]
         self._path_env = (env, json.dumps([str(p) for p in plugins]))
         return [builtin_packs_dir(), self.config.root / "channels", *plugins]
 
@@ -268,11 +279,11 @@ class Engine:
 
     def _build(self, snapshot: Snapshot, options: BuildOptions, stats: Mapping[str, Stat],
                pack_roots: list[Path], started: float, progress: Progress | None) -> BuildResult:
-        from contentpipe.engine.deps import Fingerprints, Inputs, combine, engine_fingerprint
+        from contentpipe.engine.deps import Fingerprints, Inputs, combine
         from contentpipe.engine.writing import Placed, output_path, write_manifest, write_outputs
         from contentpipe.load.masters import LoadMemo, load_masters
-        from contentpipe.plan import available_formats, plan_build
-        from contentpipe.render.bodycache import BODY_VERSION, BodyCache
+        from contentpipe.plan import plan_build
+        from contentpipe.render.bodycache import BodyCache
         from contentpipe.render.images import RenditionStore, make_renditions
         from contentpipe.render.run import render_outputs
 
@@ -299,12 +310,13 @@ class Engine:
             plan = plan_build(cfg.site, loaded, masters, problems, keys_only)
         lap("renditions")
 
-        engine_fp = engine_fingerprint(cfg.site, available_formats(), [BODY_VERSION, self.code])
+        engine_fp = self.fingerprint()
         fps = Fingerprints(plan, masters, Inputs(files, snapshot.templates, engine_fp))
         todo, kept, why = self._plan_work(plan, fps, snapshot, combine)
         lap("fingerprint")
         body_cache = BodyCache(cfg.cache_dir / "bodies")
-        rendered = render_outputs(plan, masters, todo, body_cache, progress)
+        rendered = render_outputs(plan, masters, todo, body_cache, progress, limits=cfg.limits,
+                                  trust_packs=cfg.trust_packs)
         masters.parsed.save()
         if not kept and options.channels is None and cfg.enabled_channels is None:
             body_cache.prune()  # everything was rendered: what it did not use is for nothing now
@@ -372,12 +384,13 @@ class Engine:
 
         cfg = self.config
         names = options.channels or cfg.enabled_channels
-        loaded = load_channels(cfg.root, problems, names)
+        trust = cfg.trust_packs
+        loaded = load_channels(cfg.root, problems, names, trust)
         canonical = cfg.site.canonical_channel
         keys_only: frozenset[str] = frozenset()
-        found = discover(cfg.root)
+        found = discover(cfg.root, trust)
         if canonical not in loaded and canonical in found:  # planned for its keys only: its problems count
-            loaded.update(load_channels(cfg.root, problems, (canonical,)))
+            loaded.update(load_channels(cfg.root, problems, (canonical,), trust))
             keys_only = frozenset({canonical}) & loaded.keys()
         if canonical in found and canonical not in loaded:
             problems.error(f"the canonical channel {canonical!r} cannot be loaded (see its problems): "

@@ -35,12 +35,11 @@ def find_output(snapshot: Snapshot, out_dir: Path, target: str) -> str | None:
 
 def explain(engine: Engine, target: str, options: BuildOptions | None = None) -> tuple[bool, list[str]]:
     """(found, lines to print): the output's record, its dependencies, the last build's verdict, and now's."""
-    from contentpipe.engine.deps import Fingerprints, Inputs, combine, engine_fingerprint, template_candidates
+    from contentpipe.engine.deps import Fingerprints, Inputs, combine, template_candidates
     from contentpipe.engine.scan import hash_inputs, stat_inputs
     from contentpipe.engine.writing import output_path
     from contentpipe.load.masters import load_masters
-    from contentpipe.plan import available_formats, plan_build
-    from contentpipe.render.bodycache import BODY_VERSION
+    from contentpipe.plan import plan_build
 
     options = options or BuildOptions()
     cfg = engine.config
@@ -61,8 +60,7 @@ def explain(engine: Engine, target: str, options: BuildOptions | None = None) ->
         return True, lines
     stats = stat_inputs(cfg.file, [cfg.root / "assets", *engine.pack_roots()])
     files = hash_inputs(stats, snapshot.inputs)
-    fps = Fingerprints(plan, masters, Inputs(files, snapshot.templates, engine_fingerprint(
-        cfg.site, available_formats(), [BODY_VERSION, engine.code])))
+    fps = Fingerprints(plan, masters, Inputs(files, snapshot.templates, engine.fingerprint()))
     lines += _dependencies(out, plan, snapshot, cfg.root, files, template_candidates)
     parts = fps.parts(out)
     lines.append("  now: " + _verdict(parts, row, combine))

@@ -167,7 +167,7 @@ def _patch(engine: Engine, world: World, options_key: str, started: float) -> Bu
     for out in todo:
         why.setdefault(output_path(out), "rendered with its document")
     rendered = render_outputs(plan, masters, todo, BodyCache(cfg.cache_dir / "bodies"),
-                              environments=world.environments)
+                              environments=world.environments, limits=cfg.limits, trust_packs=cfg.trust_packs)
     if any(r.data is None for r in rendered):
         raise _Fallback  # an output that now fails is removed from the folder: the full path does that
     from contentpipe.engine.core import Engine

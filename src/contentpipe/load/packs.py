@@ -107,8 +107,8 @@ def template_name_refusal(name: str) -> str | None:
     return None
 
 
-def discover(project_root: Path) -> dict[str, list[PackSource]]:
-    """Every pack folder by name, lowest precedence first."""
+def discover(project_root: Path, trust: bool = True) -> dict[str, list[PackSource]]:
+    """Every pack folder by name, lowest precedence first (``trust`` false: plugin packs found without import)."""
     found: dict[str, list[PackSource]] = {}
 
     def add_dir(parent: Path, origin: str) -> None:
@@ -119,16 +119,16 @@ def discover(project_root: Path) -> dict[str, list[PackSource]]:
                 found.setdefault(d.name, []).append(PackSource(d.name, d, origin))
 
     add_dir(builtin_packs_dir(), "built-in")
-    for name, path, dist in plugin_packs():
+    for name, path, dist in plugin_packs(trust):
         found.setdefault(name, []).append(PackSource(name, path, f"plugin {dist}"))
     add_dir(project_root / "channels", "project")
     return found
 
 
-def load_channels(project_root: Path, problems: Problems,
-                  names: tuple[str, ...] | None = None) -> dict[str, Channel]:
+def load_channels(project_root: Path, problems: Problems, names: tuple[str, ...] | None = None,
+                  trust: bool = True) -> dict[str, Channel]:
     """Resolve the named channels (default: every pack found); report every problem."""
-    packs = discover(project_root)
+    packs = discover(project_root, trust)
     wanted = names if names is not None else tuple(sorted(packs))
     channels: dict[str, Channel] = {}
     for name in wanted:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from contentpipe.config.project import Limits
 from contentpipe.errors import ContentpipeError, Problem, Problems
 from contentpipe.load.masters import Masters
 from contentpipe.plan import Plan, PlannedOutput
@@ -36,11 +37,13 @@ class Rendered:
 
 def render_outputs(plan: Plan, masters: Masters, outputs: Sequence[PlannedOutput], body_cache: BodyCache,
                    progress: Progress | None = None,
-                   environments: dict[str, Templates] | None = None) -> list[Rendered]:
+                   environments: dict[str, Templates] | None = None,
+                   limits: Limits | None = None, trust_packs: bool = True) -> list[Rendered]:
     """Render ``outputs`` (a document's .eml after its parts, which must be among them).
 
     ``environments`` keeps each channel's compiled templates for the next call:
-    only for a caller that knows no pack file changed in between.
+    only for a caller that knows no pack file changed in between (nor
+    ``[build.limits]`` or ``trust_packs``, which new environments are made with).
     """
     environments = {} if environments is None else environments
     rendered: list[Rendered] = []
@@ -60,7 +63,8 @@ def render_outputs(plan: Plan, masters: Masters, outputs: Sequence[PlannedOutput
             continue
         name = out.channel.name
         if name not in builders:
-            templates = environments.get(name) or environments.setdefault(name, Templates(out.channel))
+            templates = environments.get(name) or environments.setdefault(
+                name, Templates(out.channel, limits=limits, trust_packs=trust_packs))
             builders[name] = (templates, ContextBuilder(plan, out.channel, templates, masters, Problems(),
                                                         body_cache))
             has_macros[name] = any((d / MACROS).is_file() for d in templates.dirs)

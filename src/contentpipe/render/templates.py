@@ -1,7 +1,9 @@
-"""Jinja2 for channel packs: sandboxed, autoescaped, strict, with errors that name file and line.
+"""Jinja2 for channel packs: sandboxed, bounded, autoescaped, strict, with errors that name file and line.
 
 Packs may come from agencies, so templates run in Jinja2's immutable sandbox
-and get plain data (dicts, lists, strings), never live objects. Templates are
+(render/sandbox.py), within ``[build.limits]`` (render/limits.py: time, output
+size, what operations may make, ranges, loop and macro depth), and get plain
+data (dicts, lists, strings), never live objects. Templates are
 read only from inside their pack (``Channel.refusal``): a link leading out, or
 a name with ``..`` or a root, is an error naming the link or the template. ``parent:name``
 loads the template of the pack being extended, so an override can
@@ -10,11 +12,9 @@ loads the template of the pack being extended, so an override can
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
 from functools import partial
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +29,16 @@ from jinja2 import (
     TemplateSyntaxError,
     select_autoescape,
 )
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from contentpipe.config.project import Limits
 from contentpipe.errors import ContentpipeError, SourcePos
 from contentpipe.load.packs import Channel, template_name_refusal
+from contentpipe.render import filters as pack_filters
+from contentpipe.render.limits import LimitExceeded, TimeLimit
+from contentpipe.render.sandbox import LoopsTooDeep, Sandbox
 
-log = logging.getLogger(__name__)
-
-
-def _register_plugin_filters(filters: dict[str, Callable[..., Any]]) -> None:
-    for ep in sorted(metadata.entry_points(group="contentpipe.filters"), key=lambda e: e.name):
-        try:
-            ep.load()(filters)
-        except Exception as err:  # a broken plugin must not stop the build
-            log.warning("filter plugin %s cannot be loaded: %s", ep.name, err)
+# autoescaped by extension; .txt, .json, .css and the rest are not HTML, and escaping would break them
+AUTOESCAPE = ("html", "htm", "xml", "xhtml", "svg")
 
 
 class RefusedTemplate(Exception):
@@ -89,8 +85,8 @@ def _unchanged(path: Path, mtime: int) -> bool:
         return False
 
 
-class _RecordingEnvironment(ImmutableSandboxedEnvironment):
-    """The sandbox, noting every template name loaded (cache hits, includes, failed candidates too).
+class _RecordingEnvironment(Sandbox):
+    """The bounded sandbox, noting every template name loaded (cache hits, includes, failed candidates too).
 
     The build's dependency graph needs what each output's render loaded; with
     templates cached in the environment, only this hook sees every load.
@@ -105,10 +101,17 @@ class _RecordingEnvironment(ImmutableSandboxedEnvironment):
 
 
 class Templates:
-    """One channel's template environment."""
+    """One channel's template environment.
 
-    def __init__(self, channel: Channel, filters: dict[str, Callable[..., Any]] | None = None) -> None:
+    ``trust_packs`` false (``[build] trust_packs``) leaves out the filters of
+    installed packages: no Python of theirs is imported. ``filters`` are guarded
+    like those (plain data only).
+    """
+
+    def __init__(self, channel: Channel, filters: dict[str, Callable[..., Any]] | None = None,
+                 limits: Limits | None = None, trust_packs: bool = True) -> None:
         self.channel = channel
+        self.limits = limits or Limits()
         self.dirs = channel.template_dirs
         parent_dirs = [d / "templates" for d in channel.parent_dirs if (d / "templates").is_dir()]
         loader = ChoiceLoader([
@@ -117,16 +120,18 @@ class Templates:
         ])
         self.env = _RecordingEnvironment(
             loader=loader,
-            autoescape=select_autoescape(["html", "htm", "xml", "xhtml", "svg"]),
+            autoescape=select_autoescape(AUTOESCAPE),
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
             auto_reload=False,
+            limits=self.limits,
         )
-        self.env.filters.update(filters or {})
-        _register_plugin_filters(self.env.filters)
+        plugins = pack_filters.plugin_filters() if trust_packs else {}
+        pack_filters.install(self.env, {**plugins, **(filters or {})})
         self._cache: dict[str, Template] = {}
+        self._timed_out: dict[str, ContentpipeError] = {}  # template name -> its error, for this environment
 
     def get(self, name: str) -> Template:
         if name not in self._cache:
@@ -135,8 +140,7 @@ class Templates:
             except RefusedTemplate as err:
                 raise ContentpipeError(err.message, SourcePos(err.link or self.channel.rule_files[0])) from None
             except TemplateSyntaxError as err:
-                raise ContentpipeError(f"template syntax error: {err.message}",
-                                       SourcePos(self._file(err.filename, err.name), err.lineno)) from err
+                raise _syntax_error(err, self._file(err.filename, err.name), self._pack) from err
             except TemplateNotFound as err:
                 raise ContentpipeError(f"template {err.name!r} not found",
                                        SourcePos(self.channel.rule_files[0])) from err
@@ -146,20 +150,47 @@ class Templates:
         return self._cache[name]
 
     def render(self, name: str, context: dict[str, Any]) -> str:
-        """The rendered template; any failure of a pack's template is one ContentpipeError with file and line."""
+        """The rendered template; any failure of a pack's template is one ContentpipeError with file and line.
+
+        A template that once ran past ``render_seconds`` is not run again by this
+        environment: its other outputs get the same error at once, so a slow
+        per-document template costs one wall time per build, not one per document.
+        """
+        if name in self._timed_out:
+            raise self._timed_out[name]
         template = self.get(name)
+        _, outer = self.env.begin()
         try:
-            return template.render(context)
+            return self._stream(template, context)
         except ContentpipeError:  # a content problem found while rendering: already says where
             raise
         except RefusedTemplate as err:  # an include, import or extends
             raise ContentpipeError(err.message, SourcePos(err.link) if err.link else self._where(template)) from None
         except TemplateSyntaxError as err:  # an included template that fails to compile
-            raise ContentpipeError(f"template syntax error: {err.message}",
-                                   SourcePos(self._file(err.filename, err.name), err.lineno)) from err
+            raise _syntax_error(err, self._file(err.filename, err.name), self._pack) from err
         except Exception as err:  # packs are third-party code: OverflowError, RecursionError, MemoryError...
             where = self._where(template)
-            raise ContentpipeError(f"template error: {_describe(err)}{self._pack}", where) from None
+            error = ContentpipeError(f"template error: {_describe(err)}{self._pack}", where)
+            if isinstance(err, TimeLimit):
+                self._timed_out[name] = error
+            raise error from None
+        finally:
+            self.env.end(outer)
+
+    def _stream(self, template: Template, context: dict[str, Any]) -> str:
+        """The template's text, produced piece by piece and stopped once it passes ``output_size`` bytes."""
+        limit = self.limits.output_size
+        tick = self.env.budget().tick
+        parts: list[str] = []
+        size = 0
+        stream = template.generate(context)
+        for part in stream:
+            size += len(part) if part.isascii() else len(part.encode("utf-8", "surrogatepass"))
+            if size > limit:  # raised where the template is, so the error names its line
+                stream.throw(LimitExceeded(f"the output passed {limit:,} bytes ([build.limits] output_size)"))
+            tick()
+            parts.append(part)
+        return "".join(parts)
 
     @property
     def _pack(self) -> str:
@@ -185,6 +216,12 @@ class Templates:
                 where = SourcePos(Path(filename), tb.tb_lineno)
             tb = tb.tb_next
         return where
+
+
+def _syntax_error(err: TemplateSyntaxError, path: Path, pack: str) -> ContentpipeError:
+    if isinstance(err, LoopsTooDeep):
+        return ContentpipeError(f"template error: {err.message}{pack}", SourcePos(path, err.lineno))
+    return ContentpipeError(f"template syntax error: {err.message}", SourcePos(path, err.lineno))
 
 
 def _describe(err: Exception) -> str:
