@@ -224,3 +224,21 @@ def test_an_installed_pack_is_confined_to_its_own_folder(tmp_path: Path) -> None
     files = channel.static_files(pack / "static", problems)
     assert [f.name for f in files] == ["alias.css", "own.css"]
     assert [(p.where.path.name, "outside its pack" in p.message) for p in problems] == [("neighbour.txt", True)]
+
+
+def test_reading_inside_the_output_folder_never_follows_a_link(tmp_path: Path) -> None:
+    from contentpipe.safefiles import read_inside
+
+    out = tmp_path / "out"
+    (out / "web").mkdir(parents=True)
+    (out / "web/page.html").write_text("page", encoding="utf-8")
+    (tmp_path / "outside/deep").mkdir(parents=True)
+    (tmp_path / "outside/page.html").write_text(SECRET, encoding="utf-8")
+    (out / "link").symlink_to(tmp_path / "outside/deep")
+    (out / "web/file-link.html").symlink_to(out / "web/page.html")
+    assert read_inside(out, out / "web/page.html") == b"page"
+    assert read_inside(out, out / "link/../page.html") is None  # not the outside file: out/page.html is absent
+    assert read_inside(out, out / "link/../web/page.html") == b"page"  # .. is taken by name, never via a link
+    for refused in (out / "web/file-link.html", out / "link", out / "../outside/page.html",
+                    tmp_path / "outside/page.html", out / "web"):
+        assert read_inside(out, refused) is None, refused

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import posixpath
 import queue
 import threading
@@ -33,6 +32,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from contentpipe import review
 from contentpipe.live import REVIEW_PREFIX, Live, Served, Site
+from contentpipe.safefiles import read_inside
 
 log = logging.getLogger(__name__)
 
@@ -84,24 +84,7 @@ class PublishedTree:
 
     def read(self, path: Path) -> bytes | None:
         """The file's bytes: a regular file inside the output folder, reached through no symlink at all."""
-        if not self.servable(path):
-            return None
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))  # a link swapped in since is refused
-        except OSError:
-            return None
-        with os.fdopen(fd, "rb") as fh:
-            return fh.read()
-
-    def servable(self, path: Path) -> bool:
-        if not path.is_relative_to(self.out_dir):
-            return False
-        current = self.out_dir
-        for part in path.relative_to(self.out_dir).parts:
-            current = current / part
-            if part == ".." or current.is_symlink():
-                return False
-        return path.resolve().is_relative_to(self.out_dir) and path.is_file()
+        return read_inside(self.out_dir, path)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -24,6 +24,7 @@ from contentpipe import urls
 from contentpipe.config.project import ProjectConfig
 from contentpipe.errors import ContentpipeError, SourcePos
 from contentpipe.manifest import Manifest
+from contentpipe.safefiles import read_inside
 
 ENV = "CONTENTPIPE_SMTP_"
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
@@ -133,7 +134,7 @@ def find_message(out_dir: Path, document: str, locale: str | None = None) -> Fou
                                SourcePos(Path(source)))
     record = next((o for o in manifest.outputs if o.key == key), None)
     path = (out_dir / record.path) if record is not None else None
-    data = _read_inside(out_dir, path) if path is not None else None
+    data = read_inside(out_dir, path) if path is not None else None
     if data is None:
         raise ContentpipeError(f"the email of {source} is not in {out_dir} as the manifest says", SourcePos(out_dir))
     return FoundMessage(source, entry["locale"], key, path, data)  # type: ignore[arg-type]
@@ -142,24 +143,6 @@ def find_message(out_dir: Path, document: str, locale: str | None = None) -> Fou
 def _default_locale(manifest: Manifest, matches: list[tuple[str, dict]]) -> str:
     plain = [e["locale"] for s, e in matches if "." not in Path(s).stem]  # name.md, not name.nl.md
     return plain[0] if plain else matches[0][1]["locale"]
-
-
-def _read_inside(out_dir: Path, path: Path) -> bytes | None:
-    """The file's bytes if it is a regular file inside the output folder, reached through no symlink."""
-    root = out_dir.resolve()
-    if not path.resolve().is_relative_to(root):
-        return None
-    current = root
-    for part in path.relative_to(out_dir).parts:
-        current = current / part
-        if part == ".." or current.is_symlink():
-            return None
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as fh:
-        return fh.read()
 
 
 def recipients(values: Sequence[str]) -> tuple[str, ...]:
