@@ -146,7 +146,8 @@ def test_a_checkout_of_500_files_is_one_rebuild(make_project: Callable[..., Path
     """500 files written by another process as fast as it can (what `git checkout` does) are one burst.
 
     The quiet window is longer than the default here: on a loaded machine a writer may stall for more
-    than 50 ms between files (bench/ measures the default).
+    than 50 ms between files, and stalls of 300 ms have been seen on a shared 2-CPU machine (bench/
+    measures the default window: one build there).
     """
     root = make_project({"assets/articles/first.md": article("First"),
                          "assets/articles/second.md": article("Second")})
@@ -154,12 +155,12 @@ def test_a_checkout_of_500_files_is_one_rebuild(make_project: Callable[..., Path
     branch.mkdir()
     for i in range(500):
         (branch / f"bulk-{i:03}.md").write_text(article(f"Bulk {i}"), encoding="utf-8")
-    running = Running(root, quiet=0.3)
+    running = Running(root, quiet=1.0)
     try:
         subprocess.run([sys.executable, "-c", CHECKOUT, str(branch), str(root / "assets/articles")], check=True)
         rebuild = running.next(timeout=120)
         assert len(rebuild.changed) == 500
-        assert running.quiet(1.0) == []
+        assert running.quiet(2.0) == []
         assert rebuild.result is not None and rebuild.result.documents == 502
         assert h1(root / "dist/web/articles/bulk-499/index.html") == "Bulk 499"
     finally:
